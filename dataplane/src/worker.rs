@@ -1,0 +1,134 @@
+//! Worker threads: pinned to a core, registered with EAL, stopped by a shared flag.
+
+use crate::eal::ThreadRegistration;
+use crate::error::{Error, Result};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+/// What a worker knows about itself.
+#[derive(Debug, Clone)]
+pub struct WorkerCtx {
+    /// 0-based worker index: worker k owns RX and TX queue k of every port.
+    pub index: usize,
+    /// The CPU it is pinned to.
+    pub core: usize,
+    /// The EAL lcore id it registered as (`u32::MAX` if registration failed).
+    pub lcore: u32,
+    stop: Arc<AtomicBool>,
+}
+
+impl WorkerCtx {
+    /// True once the runtime asked the workers to stop.
+    #[inline(always)]
+    pub fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// A set of running workers.
+pub struct Workers {
+    stop: Arc<AtomicBool>,
+    handles: Vec<(usize, JoinHandle<()>)>,
+}
+
+/// The CPUs this process may run on.
+pub fn usable_cores() -> Vec<usize> {
+    core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+}
+
+impl Workers {
+    /// Starts one worker per entry of `cores`, each running `body` until it returns.
+    /// `body` must poll [`WorkerCtx::should_stop`].
+    pub fn spawn<F>(cores: &[usize], body: F) -> Result<Workers>
+    where
+        F: Fn(WorkerCtx) + Send + Sync + 'static,
+    {
+        let usable = usable_cores();
+        for &c in cores {
+            if !usable.contains(&c) {
+                return Err(Error::invalid(
+                    format!("worker core {c}"),
+                    format!("this process may only use cores {usable:?}"),
+                ));
+            }
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let body = Arc::new(body);
+        let mut handles = Vec::with_capacity(cores.len());
+        for (index, &core) in cores.iter().enumerate() {
+            let body = Arc::clone(&body);
+            let stop2 = Arc::clone(&stop);
+            let h = std::thread::Builder::new()
+                .name(format!("bondd-wk{index}"))
+                .spawn(move || {
+                    if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+                        tracing::warn!("worker {index}: could not pin to core {core}");
+                    }
+                    let reg = ThreadRegistration::register();
+                    let lcore = match &reg {
+                        Ok(r) => r.lcore(),
+                        Err(e) => {
+                            tracing::warn!(
+                                "worker {index}: {e}; running without a mempool cache (slower)"
+                            );
+                            u32::MAX
+                        }
+                    };
+                    tracing::debug!("worker {index} on core {core}, lcore {lcore}");
+                    body(WorkerCtx {
+                        index,
+                        core,
+                        lcore,
+                        stop: stop2,
+                    });
+                    drop(reg);
+                })
+                .map_err(|e| Error::invalid(format!("worker {index}"), e.to_string()))?;
+            handles.push((index, h));
+        }
+        Ok(Workers { stop, handles })
+    }
+
+    /// Number of workers.
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// Asks every worker to stop and waits for them. Reports a worker that panicked.
+    pub fn stop_and_join(mut self) -> Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut failed = Vec::new();
+        for (i, h) in self.handles.drain(..) {
+            if h.join().is_err() {
+                failed.push(i);
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                format!("workers {failed:?}"),
+                "panicked; their in-flight mbufs may be lost",
+            ))
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for (_, h) in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
