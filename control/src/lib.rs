@@ -1,1 +1,11 @@
+//! bondd's control plane: configuration, the appliance runtime, status, and (in later
+//! modules) the slow protocols and the shell.
 
+pub mod appliance;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod pcap;
+pub mod signals;
+
+pub use error::{Error, Result};

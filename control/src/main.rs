@@ -1,1 +1,165 @@
-fn main() {}
+//! `bondd`: the DPDK poll-mode bonding appliance.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use control::appliance::{self, Appliance};
+use control::config::Config;
+use control::demo::Demo;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "bondd",
+    version,
+    about = "DPDK poll-mode NIC bonding appliance"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the appliance (with no --config: the embedded demo on virtual devices).
+    Run {
+        /// TOML configuration file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Stop after this many seconds (overrides run.duration_s; 0 = until a signal).
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Print rates every this many ms (overrides run.stats_period_ms; 0 = never).
+        #[arg(long)]
+        stats_period: Option<u64>,
+        /// Print the final report as JSON on stdout as well.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a configuration file without touching any device.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Write a pcap of UDP test traffic: one frame per flow.
+    GenPcap {
+        #[arg(long, short)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1024)]
+        flows: u32,
+        /// Frame size without FCS (60 = a 64-byte frame on the wire).
+        #[arg(long, default_value_t = 60)]
+        size: usize,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BONDD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn main() -> std::process::ExitCode {
+    // Take the CPU list before EAL pins this thread to the control core.
+    let _ = dataplane::worker::usable_cores();
+    init_logging();
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bondd: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Run {
+            config,
+            duration,
+            stats_period,
+            json,
+        } => run(config, duration, stats_period, json),
+        Cmd::Check { config } => {
+            let c = Config::load(&config)?;
+            let checked = c.check(&dataplane::worker::usable_cores())?;
+            println!(
+                "{}: OK ({} ports, {} forwarding paths, workers on cores {:?})",
+                config.display(),
+                checked.config.ports.len(),
+                checked.paths.len(),
+                checked.worker_cores
+            );
+            Ok(())
+        }
+        Cmd::GenPcap { out, flows, size } => {
+            if !(control::pcap::MIN_FRAME..=9000).contains(&size) {
+                bail!("--size {size}: a frame must be 60 to 9000 bytes (without FCS)");
+            }
+            if flows == 0 {
+                bail!("--flows 0: at least one flow is needed");
+            }
+            let g = control::pcap::UdpFlows {
+                flows,
+                frame_size: size,
+                ..Default::default()
+            };
+            let frames = g.frames();
+            control::pcap::write_file(&out, frames.iter().map(|f| f.as_slice()))
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("{}: {flows} frames of {size} bytes", out.display());
+            Ok(())
+        }
+    }
+}
+
+fn run(
+    config: Option<PathBuf>,
+    duration: Option<f64>,
+    stats_period: Option<u64>,
+    json: bool,
+) -> Result<()> {
+    let (cfg, _demo) = match &config {
+        Some(path) => (Config::load(path)?, None),
+        None => {
+            let demo = Demo::prepare().context("preparing the embedded demo")?;
+            tracing::info!(
+                "no --config given: running the embedded demo (virtual devices, no NIC)"
+            );
+            (demo.config.clone(), Some(demo))
+        }
+    };
+    let mut checked = cfg.check(&dataplane::worker::usable_cores())?;
+    if let Some(d) = duration {
+        if !d.is_finite() || d < 0.0 {
+            bail!("--duration {d}: must be a non-negative number of seconds");
+        }
+        checked.config.run.duration_s = d;
+    }
+    if let Some(p) = stats_period {
+        checked.config.run.stats_period_ms = p;
+    }
+    let stop = control::signals::install();
+    let run = checked.config.run.clone();
+    let app = Appliance::start(checked)?;
+    let mut out = std::io::stdout();
+    app.run_until(
+        stop,
+        (run.duration_s > 0.0).then(|| Duration::from_secs_f64(run.duration_s)),
+        (run.stats_period_ms > 0).then(|| Duration::from_millis(run.stats_period_ms)),
+        &mut out,
+    );
+    tracing::info!("stopping");
+    let report = app.shutdown()?;
+    appliance::print_final(&mut out, &report)?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}

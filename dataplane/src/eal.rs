@@ -91,9 +91,7 @@ impl ThreadRegistration {
         if rc < 0 {
             return Err(Error::last("rte_thread_register"));
         }
-        Ok(ThreadRegistration {
-            lcore: lcore_id(),
-        })
+        Ok(ThreadRegistration { lcore: lcore_id() })
     }
 
     /// The lcore id EAL gave this thread.

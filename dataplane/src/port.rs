@@ -195,7 +195,10 @@ impl Port {
         // SAFETY: valid port and out pointer.
         let rc = unsafe { dpdk_sys::rte_eth_dev_info_get(self.id, &mut info) };
         if rc != 0 {
-            return Err(Error::dpdk(format!("port {}: reading device info", self.name), rc));
+            return Err(Error::dpdk(
+                format!("port {}: reading device info", self.name),
+                rc,
+            ));
         }
         let driver = if info.driver_name.is_null() {
             String::new()
@@ -387,7 +390,11 @@ impl Port {
         };
         if rc != 0 {
             return Err(Error::dpdk(
-                format!("port {}: promiscuous {}", self.name, if on { "on" } else { "off" }),
+                format!(
+                    "port {}: promiscuous {}",
+                    self.name,
+                    if on { "on" } else { "off" }
+                ),
                 rc,
             ));
         }
@@ -431,13 +438,15 @@ impl Port {
         let mut names = vec![dpdk_sys::rte_eth_xstat_name { name: [0; 64] }; n as usize];
         let mut vals = vec![dpdk_sys::rte_eth_xstat::default(); n as usize];
         // SAFETY: arrays sized as DPDK asked.
-        let got = unsafe {
-            dpdk_sys::rte_eth_xstats_get_names(self.id, names.as_mut_ptr(), n as u32)
-        };
+        let got =
+            unsafe { dpdk_sys::rte_eth_xstats_get_names(self.id, names.as_mut_ptr(), n as u32) };
         // SAFETY: as above.
         let got2 = unsafe { dpdk_sys::rte_eth_xstats_get(self.id, vals.as_mut_ptr(), n as u32) };
         if got < 0 || got2 < 0 {
-            return Err(Error::dpdk(format!("port {}: xstats", self.name), got.min(got2)));
+            return Err(Error::dpdk(
+                format!("port {}: xstats", self.name),
+                got.min(got2),
+            ));
         }
         Ok(vals
             .iter()
@@ -445,7 +454,9 @@ impl Port {
             .map(|v| {
                 let nm = &names[v.id as usize].name;
                 // SAFETY: DPDK NUL-terminates names within the 64 bytes.
-                let s = unsafe { CStr::from_ptr(nm.as_ptr()) }.to_string_lossy().into_owned();
+                let s = unsafe { CStr::from_ptr(nm.as_ptr()) }
+                    .to_string_lossy()
+                    .into_owned();
                 (s, v.value)
             })
             .collect())
@@ -471,7 +482,11 @@ pub fn link_of(port: u16) -> Link {
     unsafe { dpdk_sys::rte_eth_link_get_nowait(port, &mut l) };
     Link {
         up: l.link_status() != 0,
-        speed_mbps: if l.link_speed == u32::MAX { 0 } else { l.link_speed },
+        speed_mbps: if l.link_speed == u32::MAX {
+            0
+        } else {
+            l.link_speed
+        },
         full_duplex: l.link_duplex() != 0,
         autoneg: l.link_autoneg() != 0,
     }

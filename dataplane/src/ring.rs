@@ -33,9 +33,7 @@ impl Ring {
         let c = CString::new(name)
             .map_err(|_| Error::invalid(format!("ring name {name:?}"), "contains NUL"))?;
         let flags = match sync {
-            Sync::SingleProducerSingleConsumer => {
-                dpdk_sys::RING_F_SP_ENQ | dpdk_sys::RING_F_SC_DEQ
-            }
+            Sync::SingleProducerSingleConsumer => dpdk_sys::RING_F_SP_ENQ | dpdk_sys::RING_F_SC_DEQ,
             Sync::Multi => 0,
         };
         // SAFETY: valid arguments; result checked.

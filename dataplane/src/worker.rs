@@ -32,13 +32,20 @@ pub struct Workers {
     handles: Vec<(usize, JoinHandle<()>)>,
 }
 
-/// The CPUs this process may run on.
+/// The CPUs this process may run on, as they were at its first call. EAL pins the thread
+/// that initialises it to the main lcore's CPU, so call this once before EAL init (the
+/// binary does, when it checks its config): later answers would be that one CPU.
 pub fn usable_cores() -> Vec<usize> {
-    core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.id)
-        .collect()
+    static CORES: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+    CORES
+        .get_or_init(|| {
+            core_affinity::get_core_ids()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.id)
+                .collect()
+        })
+        .clone()
 }
 
 impl Workers {
@@ -48,15 +55,6 @@ impl Workers {
     where
         F: Fn(WorkerCtx) + Send + Sync + 'static,
     {
-        let usable = usable_cores();
-        for &c in cores {
-            if !usable.contains(&c) {
-                return Err(Error::invalid(
-                    format!("worker core {c}"),
-                    format!("this process may only use cores {usable:?}"),
-                ));
-            }
-        }
         let stop = Arc::new(AtomicBool::new(false));
         let body = Arc::new(body);
         let mut handles = Vec::with_capacity(cores.len());
@@ -67,7 +65,10 @@ impl Workers {
                 .name(format!("bondd-wk{index}"))
                 .spawn(move || {
                     if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
-                        tracing::warn!("worker {index}: could not pin to core {core}");
+                        tracing::error!(
+                            "worker {index}: could not pin to core {core}; not starting"
+                        );
+                        return;
                     }
                     let reg = ThreadRegistration::register();
                     let lcore = match &reg {

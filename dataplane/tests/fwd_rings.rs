@@ -35,7 +35,9 @@ fn ring_port(pool: &PktPool) -> RingPort {
 /// Frame `i`: a recognisable pattern of a size that varies from 60 to 1514 bytes.
 fn frame(i: usize) -> Vec<u8> {
     let len = 60 + (i * 97) % 1455;
-    let mut f: Vec<u8> = (0..len).map(|b| (b as u8) ^ (i as u8).wrapping_mul(31)).collect();
+    let mut f: Vec<u8> = (0..len)
+        .map(|b| (b as u8) ^ (i as u8).wrapping_mul(31))
+        .collect();
     f[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0xbb]);
     f[6..12].copy_from_slice(&[0x02, 0, 0, 0, (i >> 8) as u8, i as u8]);
     f[12..14].copy_from_slice(&[0x08, 0x00]);
@@ -72,12 +74,24 @@ fn run_forwarding(mode: FwdMode, frames: &[Vec<u8>], expect_out: usize) -> (Vec<
     // Give the worker a moment to forward anything unexpected, then stop it.
     std::thread::sleep(Duration::from_millis(50));
     workers.stop_and_join().unwrap();
-    let out: Vec<Vec<u8>> = b.tx.dequeue(usize::MAX).iter().map(|m| m.data().to_vec()).collect();
+    let out: Vec<Vec<u8>> =
+        b.tx.dequeue(usize::MAX)
+            .iter()
+            .map(|m| m.data().to_vec())
+            .collect();
     let all = [Arc::clone(&counters)];
     let rx = sum_port(&all, 0);
     let tx = sum_port(&all, 1);
-    assert_eq!(rx.rx, frames.len() as u64, "worker counted every received frame");
-    assert_eq!(tx.tx, out.len() as u64, "worker counted every transmitted frame");
+    assert_eq!(
+        rx.rx,
+        frames.len() as u64,
+        "worker counted every received frame"
+    );
+    assert_eq!(
+        tx.tx,
+        out.len() as u64,
+        "worker counted every transmitted frame"
+    );
     let malformed = rx.drops[DropReason::Malformed as usize];
     drop((a, b));
     assert_eq!(pool.in_use(), 0, "no mbuf may stay in use after shutdown");
@@ -124,7 +138,8 @@ fn burst_and_ring_drops_free_their_mbufs() {
         assert!(b.push(Mbuf::from_bytes(&pool, &frame(0)).unwrap()).is_err());
         assert_eq!(pool.in_use(), 32);
         let r = Ring::create(&uniq("r"), 64, Sync::SingleProducerSingleConsumer).unwrap();
-        r.enqueue(Mbuf::from_bytes(&pool, &frame(1)).unwrap()).unwrap();
+        r.enqueue(Mbuf::from_bytes(&pool, &frame(1)).unwrap())
+            .unwrap();
         assert_eq!(pool.in_use(), 33);
     }
     assert_eq!(pool.in_use(), 0);

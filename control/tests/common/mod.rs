@@ -1,0 +1,133 @@
+//! Shared helpers for the binary-level tests: temp dirs, running bondd, namespaces.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A directory unique to this test, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "bondd-{tag}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn bondd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bondd"));
+    c.env("BONDD_LOG", "info").env_remove("RUST_BACKTRACE");
+    c
+}
+
+/// Runs a command and returns (success, stdout, stderr).
+pub fn run(mut c: Command) -> (bool, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().expect("spawning bondd");
+    (
+        status.success(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+/// Runs `bondd run --config FILE --json` and returns (success, JSON report, stderr).
+pub fn run_config(cfg: &Path, extra: &[&str]) -> (bool, Option<serde_json::Value>, String) {
+    let mut c = bondd();
+    c.arg("run")
+        .arg("--config")
+        .arg(cfg)
+        .arg("--json")
+        .args(extra);
+    let (ok, out, err) = run(c);
+    let json = out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok());
+    (ok, json, err)
+}
+
+/// Deletes a network namespace (and with it every interface inside) on drop.
+pub struct Netns(pub String);
+
+impl Netns {
+    pub fn new(tag: &str) -> Netns {
+        let name = format!("{tag}{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        sh(&["ip", "netns", "add", &name]);
+        Netns(name)
+    }
+    pub fn exec(&self, args: &[&str]) {
+        let mut v = vec!["ip", "netns", "exec", &self.0];
+        v.extend_from_slice(args);
+        sh(&v);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+pub fn sh(args: &[&str]) {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Namespace tests need root. They fail loudly without it, unless explicitly skipped.
+pub fn need_root(test: &str) -> bool {
+    if std::env::var_os("BONDD_SKIP_NETNS").is_some() {
+        eprintln!("{test}: skipped (BONDD_SKIP_NETNS is set)");
+        return false;
+    }
+    // SAFETY: plain getter.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "{test} needs root (network namespaces); set BONDD_SKIP_NETNS=1 to skip it"
+    );
+    true
+}
+
+/// Frame `i` for the tests: Ethernet/IPv4/UDP with a recognisable source MAC, size varying
+/// from 60 to 1514 bytes.
+pub fn test_frame(i: usize) -> Vec<u8> {
+    let g = control::pcap::UdpFlows {
+        flows: 1,
+        frame_size: 60 + (i * 131) % 1455,
+        src_mac: [0x02, 0xbd, 0xd0, 0x00, (i >> 8) as u8, i as u8],
+        dst_mac: [0x02, 0xbd, 0xd0, 0xff, 0xff, 0xff],
+    };
+    g.frame(i as u32)
+}

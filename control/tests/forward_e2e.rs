@@ -1,0 +1,173 @@
+//! The appliance forwards through real PMDs: net_pcap files, and net_af_packet over a veth
+//! pair in a namespace that the test creates and removes.
+
+mod common;
+use common::*;
+
+fn write_frames(dir: &TempDir, n: usize) -> (std::path::PathBuf, Vec<Vec<u8>>) {
+    let frames: Vec<Vec<u8>> = (0..n).map(test_frame).collect();
+    let p = dir.path("in.pcap");
+    control::pcap::write_file(&p, frames.iter().map(|f| f.as_slice())).unwrap();
+    (p, frames)
+}
+
+#[test]
+fn pcap_to_pcap_is_byte_exact() {
+    let dir = TempDir::new("pcap");
+    let (inp, frames) = write_frames(&dir, 700);
+    let out = dir.path("out.pcap");
+    let tag = std::process::id();
+    let cfg = dir.write(
+        "c.toml",
+        &format!(
+            r#"
+[cores]
+control = 0
+[[port]]
+name = "src"
+device = "net_pcap_s{tag},rx_pcap={}"
+[[port]]
+name = "dst"
+device = "net_pcap_d{tag},tx_pcap={}"
+[[forward]]
+from = "src"
+to = "dst"
+bidirectional = false
+[run]
+stats_period_ms = 0
+duration_s = 1.5
+"#,
+            inp.display(),
+            out.display()
+        ),
+    );
+    let (ok, json, err) = run_config(&cfg, &[]);
+    assert!(ok, "bondd failed:\n{err}");
+    let got = control::pcap::read_file(&out).unwrap();
+    assert_eq!(got.len(), frames.len(), "every frame arrives");
+    for (i, (g, f)) in got.iter().zip(&frames).enumerate() {
+        assert_eq!(g, f, "frame {i} differs");
+    }
+    let r = json.expect("JSON report");
+    assert_eq!(r["mbufs_in_use_after_shutdown"], 0);
+    assert_eq!(r["ports"][0]["worker"]["rx"], 700);
+    assert_eq!(r["ports"][1]["worker"]["tx"], 700);
+    assert_eq!(r["ports"][1]["nic"]["tx_packets"], 700);
+}
+
+#[test]
+fn af_packet_over_a_veth_pair_in_a_namespace() {
+    if !need_root("af_packet_over_a_veth_pair_in_a_namespace") {
+        return;
+    }
+    let ns = Netns::new("bdfw");
+    // No IPv6 in the namespace: the kernel would otherwise add its own frames (MLD, RS).
+    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+    ns.exec(&[
+        "ip", "link", "add", "bva", "type", "veth", "peer", "name", "bvb",
+    ]);
+    ns.exec(&["ip", "link", "set", "bva", "up"]);
+    ns.exec(&["ip", "link", "set", "bvb", "up"]);
+
+    let dir = TempDir::new("afp");
+    let (inp, frames) = write_frames(&dir, 300);
+    let out = dir.path("out.pcap");
+    let tag = std::process::id();
+    // pcap file -> af_packet(bva) -> kernel veth -> af_packet(bvb) -> pcap file
+    let cfg = dir.write(
+        "c.toml",
+        &format!(
+            r#"
+[[port]]
+name = "src"
+device = "net_pcap_s{tag},rx_pcap={}"
+[[port]]
+name = "va"
+device = "net_af_packet_a{tag},iface=bva"
+[[port]]
+name = "vb"
+device = "net_af_packet_b{tag},iface=bvb"
+[[port]]
+name = "dst"
+device = "net_pcap_d{tag},tx_pcap={}"
+[[forward]]
+from = "src"
+to = "va"
+bidirectional = false
+[[forward]]
+from = "vb"
+to = "dst"
+bidirectional = false
+[run]
+stats_period_ms = 0
+duration_s = 2
+"#,
+            inp.display(),
+            out.display()
+        ),
+    );
+    let mut c = std::process::Command::new("ip");
+    c.args([
+        "netns",
+        "exec",
+        &ns.0,
+        env!("CARGO_BIN_EXE_bondd"),
+        "run",
+        "--json",
+        "--config",
+    ])
+    .arg(&cfg)
+    .env("BONDD_LOG", "info");
+    let (ok, stdout, err) = run(c);
+    assert!(ok, "bondd failed:\n{err}");
+    let got: Vec<Vec<u8>> = control::pcap::read_file(&out)
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.len() >= 12 && f[6..9] == [0x02, 0xbd, 0xd0])
+        .collect();
+    assert_eq!(got.len(), frames.len(), "every frame crosses the veth pair");
+    for (i, (g, f)) in got.iter().zip(&frames).enumerate() {
+        assert_eq!(g, f, "frame {i} differs after the veth pair");
+    }
+    let r: serde_json::Value =
+        serde_json::from_str(stdout.lines().rev().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert_eq!(r["mbufs_in_use_after_shutdown"], 0);
+}
+
+#[test]
+fn sigterm_stops_cleanly_with_final_counters() {
+    let dir = TempDir::new("sig");
+    let tag = std::process::id();
+    let cfg = dir.write(
+        "c.toml",
+        &format!(
+            "[[port]]\nname=\"a\"\ndevice=\"net_null_a{tag}\"\n[[port]]\nname=\"b\"\ndevice=\"net_null_b{tag}\"\n\
+             [[forward]]\nfrom=\"a\"\nto=\"b\"\n[run]\nstats_period_ms=200\n"
+        ),
+    );
+    let child = bondd()
+        .arg("run")
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: plain kill(2) of our own child by PID.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    assert!(
+        stdout.contains("Rx-pps"),
+        "periodic rates printed:\n{stdout}"
+    );
+    assert!(stdout.contains("final counters"), "{stdout}");
+    assert!(
+        stdout.contains("mbufs in use after shutdown: 0 of"),
+        "{stdout}"
+    );
+}
