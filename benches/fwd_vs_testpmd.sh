@@ -85,4 +85,5 @@ for i in $(seq 1 "$REPS"); do
 done
 mb=$(printf "%s\n" "${B[@]}" | median); mt=$(printf "%s\n" "${T[@]}" | median)
 printf "%-4s %12s %12s\n" median "$mb" "$mt"
+case "$mb$mt" in *nan*) echo "no rate measured (runs too short, or a tool failed)" >&2; exit 1;; esac
 awk -v b="$mb" -v t="$mt" 'BEGIN {printf "ratio bondd/testpmd: %.3f (target >= 0.95)\n", b/t}'

@@ -22,4 +22,4 @@ echo "== tests"
 cargo nextest run --workspace --no-fail-fast "$@"
 
 echo "== benchmark harness smoke (figures not checked: CI machines are noisy)"
-BONDD=target/debug/bondd NOHUGE=1 benches/fwd_vs_testpmd.sh 1 2 1024
+BONDD=target/debug/bondd NOHUGE=1 benches/fwd_vs_testpmd.sh 1 4 1024
