@@ -5,7 +5,11 @@ pub mod appliance;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod events;
+pub mod import;
+pub mod options;
 pub mod pcap;
 pub mod signals;
+pub mod status;
 
 pub use error::{Error, Result};

@@ -7,11 +7,14 @@ pub mod counters;
 pub mod eal;
 pub mod error;
 pub mod fwd;
+pub mod hash;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
+pub mod reta;
 pub mod ring;
 pub mod testing;
+pub mod wire;
 pub mod worker;
 
 pub use error::{Error, Result};

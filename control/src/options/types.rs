@@ -1,0 +1,277 @@
+//! Typed values of the named bonding options, the mode set used by the
+//! option metadata, and the MAC address newtype.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::OptionError;
+use super::table::{OptionId, spec};
+
+/// Declares an enum whose variants carry the Linux name and number of a
+/// bonding option value.  Parsing (`FromStr`) goes through the option table
+/// so that it accepts exactly what the option accepts (names, numbers and the
+/// `default` keyword).
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident, option = $id:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $value:literal, $text:literal; )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in the order of the Linux value table.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The Linux name of this value.
+            pub const fn name(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+
+            /// The Linux number of this value.
+            pub const fn value(self) -> u64 {
+                match self { $($name::$variant => $value,)+ }
+            }
+
+            /// Looks a value up by its Linux number.
+            pub const fn from_value(value: u64) -> Option<Self> {
+                match value { $($value => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = OptionError;
+
+            fn from_str(s: &str) -> Result<Self, OptionError> {
+                let spec = spec(OptionId::$id);
+                let number = spec.parse_number(s)?;
+                Self::from_value(number).ok_or_else(|| spec.invalid(s))
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// Bonding mode (`mode`).
+    Mode, option = Mode {
+        #[default]
+        BalanceRr = 0, "balance-rr";
+        ActiveBackup = 1, "active-backup";
+        BalanceXor = 2, "balance-xor";
+        Broadcast = 3, "broadcast";
+        Ieee8023ad = 4, "802.3ad";
+        BalanceTlb = 5, "balance-tlb";
+        BalanceAlb = 6, "balance-alb";
+    }
+}
+
+impl Mode {
+    /// Modes in which the ARP/NS monitor may run (Linux refuses it in
+    /// 802.3ad, balance-tlb and balance-alb).
+    pub const fn uses_arp(self) -> bool {
+        !matches!(self, Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb)
+    }
+
+    /// Modes that have a single active member and therefore honour
+    /// `primary` and `active_slave`.
+    pub const fn uses_primary(self) -> bool {
+        matches!(
+            self,
+            Mode::ActiveBackup | Mode::BalanceTlb | Mode::BalanceAlb
+        )
+    }
+
+    const fn bit(self) -> u8 {
+        1u8 << (self.value() as u32)
+    }
+}
+
+named_enum! {
+    /// Transmit hash policy (`xmit_hash_policy`).
+    XmitHashPolicy, option = XmitHashPolicy {
+        #[default]
+        Layer2 = 0, "layer2";
+        Layer34 = 1, "layer3+4";
+        Layer23 = 2, "layer2+3";
+        Encap23 = 3, "encap2+3";
+        Encap34 = 4, "encap3+4";
+        VlanSrcMac = 5, "vlan+srcmac";
+    }
+}
+
+named_enum! {
+    /// ARP validation and filtering (`arp_validate`).
+    ArpValidate, option = ArpValidate {
+        #[default]
+        None = 0, "none";
+        Active = 1, "active";
+        Backup = 2, "backup";
+        All = 3, "all";
+        Filter = 4, "filter";
+        FilterActive = 5, "filter_active";
+        FilterBackup = 6, "filter_backup";
+    }
+}
+
+named_enum! {
+    /// How many ARP targets must answer (`arp_all_targets`).
+    ArpAllTargets, option = ArpAllTargets {
+        #[default]
+        Any = 0, "any";
+        All = 1, "all";
+    }
+}
+
+named_enum! {
+    /// MAC address policy on failover (`fail_over_mac`).
+    FailOverMac, option = FailOverMac {
+        #[default]
+        None = 0, "none";
+        Active = 1, "active";
+        Follow = 2, "follow";
+    }
+}
+
+named_enum! {
+    /// When a recovered primary becomes active again (`primary_reselect`).
+    PrimaryReselect, option = PrimaryReselect {
+        #[default]
+        Always = 0, "always";
+        Better = 1, "better";
+        Failure = 2, "failure";
+    }
+}
+
+named_enum! {
+    /// LACPDU rate requested from the partner (`lacp_rate`).
+    LacpRate, option = LacpRate {
+        #[default]
+        Slow = 0, "slow";
+        Fast = 1, "fast";
+    }
+}
+
+named_enum! {
+    /// Aggregator selection policy (`ad_select`).
+    AdSelect, option = AdSelect {
+        #[default]
+        Stable = 0, "stable";
+        Bandwidth = 1, "bandwidth";
+        Count = 2, "count";
+        ActorPortPrio = 3, "actor_port_prio";
+    }
+}
+
+/// A set of bonding modes (the modes an option has an effect in).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModeSet(u8);
+
+impl ModeSet {
+    /// Every mode.
+    pub const ALL: ModeSet = ModeSet(0x7f);
+
+    /// The set holding exactly `modes`.
+    pub const fn of(modes: &[Mode]) -> ModeSet {
+        let mut bits = 0u8;
+        let mut i = 0;
+        while i < modes.len() {
+            bits |= modes[i].bit();
+            i += 1;
+        }
+        ModeSet(bits)
+    }
+
+    /// Whether `mode` is in the set.
+    pub const fn contains(self, mode: Mode) -> bool {
+        self.0 & mode.bit() != 0
+    }
+
+    /// Whether the set holds every mode.
+    pub const fn is_all(self) -> bool {
+        self.0 == Self::ALL.0
+    }
+
+    /// The modes in the set, in Linux number order.
+    pub fn iter(self) -> impl Iterator<Item = Mode> {
+        Mode::ALL.iter().copied().filter(move |m| self.contains(*m))
+    }
+}
+
+impl fmt::Display for ModeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_all() {
+            return f.write_str("all modes");
+        }
+        let names: Vec<&str> = self.iter().map(Mode::name).collect();
+        f.write_str(&names.join(", "))
+    }
+}
+
+impl fmt::Debug for ModeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ModeSet({self})")
+    }
+}
+
+/// An Ethernet MAC address, written `xx:xx:xx:xx:xx:xx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl MacAddr {
+    /// `00:00:00:00:00:00`.
+    pub const ZERO: MacAddr = MacAddr([0; 6]);
+
+    /// Group (multicast or broadcast) address: I/G bit of the first octet.
+    pub const fn is_multicast(&self) -> bool {
+        self.0[0] & 1 == 1
+    }
+
+    /// All six octets are zero.
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0; 6]
+    }
+}
+
+/// Error returned when a MAC address string is not `xx:xx:xx:xx:xx:xx`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a MAC address (expected six two-digit hex octets separated by ':')")]
+pub struct MacAddrParseError(pub String);
+
+impl FromStr for MacAddr {
+    type Err = MacAddrParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || MacAddrParseError(s.to_string());
+        let mut out = [0u8; 6];
+        let mut parts = s.split(':');
+        for slot in out.iter_mut() {
+            let part = parts.next().ok_or_else(err)?;
+            if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(err());
+            }
+            *slot = u8::from_str_radix(part, 16).map_err(|_| err())?;
+        }
+        if parts.next().is_some() {
+            return Err(err());
+        }
+        Ok(MacAddr(out))
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
