@@ -1,15 +1,18 @@
 //! The running appliance: EAL, pool, ports and workers brought up from a checked config, a
 //! main loop that prints rates, and an orderly shutdown that proves no mbuf leaked.
 
-use crate::config::{Checked, MemoryMode};
+use crate::bond::{Actions, Bond, Identity, MemberInit};
+use crate::config::{Checked, Iface, LinkAction, MemoryMode};
 use crate::error::{Error, Result};
 use dataplane::burst::BURST;
 use dataplane::counters::{DropReason, PortTotals, WorkerCounters, sum_port};
-use dataplane::fwd::{self, Path, Plan};
+use dataplane::fwd::{self, BondPlan, Egress, Ingress, MemberRx, Path, Plan};
 use dataplane::mempool::{DEFAULT_DATA_ROOM, PktPool};
 use dataplane::port::{Port, PortConfig, PortStats};
+use dataplane::rcu::Qsbr;
 use dataplane::worker::Workers;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -82,7 +85,7 @@ pub fn eal_args(c: &Checked, huge_free_mb: u64) -> Vec<String> {
         args.push(format!("--file-prefix=bondd{}", std::process::id()));
     }
     if !has(&["--no-pci", "-a", "--allow", "-b", "--block"])
-        && !c.config.ports.iter().any(|p| looks_like_pci(&p.device))
+        && !c.ports.iter().any(|p| looks_like_pci(&p.device))
     {
         args.push("--no-pci".into());
     }
@@ -103,11 +106,25 @@ pub struct PortSample {
     pub worker: PortTotals,
 }
 
+/// One bond's figures at one instant.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BondSample {
+    pub name: String,
+    pub active: Option<String>,
+    /// Frames the workers could not send because no member was usable.
+    pub no_member_drops: u64,
+    /// (member, frames sent by the workers on it, frames received on it).
+    pub members: Vec<(String, u64, u64)>,
+    pub link_failures: u32,
+    pub events: usize,
+}
+
 /// The appliance's final account.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FinalReport {
     pub elapsed_s: f64,
     pub ports: Vec<PortSample>,
+    pub bonds: Vec<BondSample>,
     pub mbufs_in_use_after_shutdown: u32,
     pub pool_size: u32,
 }
@@ -117,59 +134,85 @@ pub struct Appliance {
     checked: Checked,
     workers: Option<Workers>,
     counters: Vec<Arc<WorkerCounters>>,
+    bonds: Vec<Bond>,
+    plan: Option<Arc<Plan>>,
     ports: Vec<Port>,
+    /// TX queue of each port reserved for the control thread (bond members only).
+    ctrl_txq: Vec<Option<u16>>,
+    /// Frames the control thread sent, and could not send.
+    pub ctrl_sent: u64,
+    pub ctrl_failed: u64,
     pool: Option<PktPool>,
+    run_dir: Option<PathBuf>,
     started: Instant,
+    /// Next MII tick of each bond (None: not monitored).
+    next_mii: Vec<Option<Instant>>,
+    /// Scheduled link events, sorted, and how many have been carried out.
+    events: Vec<(Instant, LinkAction, usize)>,
+    next_event: usize,
 }
 
 impl Appliance {
     /// Brings everything up: EAL, every port probed (all before any is configured), the pool,
-    /// ports configured and started, then the workers.
+    /// ports configured and started, the bonds enslaved, then the workers.
     pub fn start(checked: Checked) -> Result<Appliance> {
         let args = eal_args(&checked, hugepages_free_mb());
         tracing::info!("EAL arguments: {}", args.join(" "));
         dataplane::eal::init(&args)?;
         tracing::info!("{}", dataplane::eal::version());
-        let cfg = &checked.config;
+        for w in &checked.warnings {
+            tracing::warn!("{w}");
+        }
         let nworkers = checked.worker_cores.len() as u16;
+        let port_err = |i: usize, error| Error::Port {
+            port: checked.ports[i].name.clone(),
+            device: checked.ports[i].device.clone(),
+            error,
+        };
 
         // Declared before the ports so that on an error path the ports (which may hold mbufs
         // of the pool, e.g. net_pcap's infinite_rx copies) are closed before the pool goes.
         let pool_slot: Option<PktPool>;
         // Probe every device first: an unknown device refuses the whole config before any
         // port is configured or started.
-        let mut ports = Vec::with_capacity(cfg.ports.len());
-        for spec in &cfg.ports {
-            let p = Port::probe(&spec.device).map_err(|error| Error::Port {
-                port: spec.name.clone(),
-                device: spec.device.clone(),
-                error,
-            })?;
-            ports.push(p);
+        let mut ports = Vec::with_capacity(checked.ports.len());
+        for (i, spec) in checked.ports.iter().enumerate() {
+            ports.push(Port::probe(&spec.device).map_err(|e| port_err(i, e))?);
         }
         let mut qcfg = Vec::with_capacity(ports.len());
-        for (p, spec) in ports.iter().zip(&cfg.ports) {
-            let info = p.info().map_err(|error| Error::Port {
-                port: spec.name.clone(),
-                device: spec.device.clone(),
-                error,
-            })?;
-            if info.max_tx_queues < nworkers {
-                return Err(Error::Port {
-                    port: spec.name.clone(),
-                    device: spec.device.clone(),
-                    error: dataplane::Error::invalid(
+        let mut ctrl_txq = Vec::with_capacity(ports.len());
+        for (i, (p, spec)) in ports.iter().zip(&checked.ports).enumerate() {
+            let info = p.info().map_err(|e| port_err(i, e))?;
+            // Bond members get one more TX queue, the control thread's own, so that LACPDUs
+            // and gratuitous ARPs never contend with the workers for a queue.
+            let txq = nworkers + u16::from(spec.bond.is_some());
+            if info.max_tx_queues < txq {
+                let hint = if info.driver.contains("af_packet") {
+                    format!(" (add qpairs={txq} to the device string)")
+                } else {
+                    String::new()
+                };
+                return Err(port_err(
+                    i,
+                    dataplane::Error::invalid(
                         "TX queues",
                         format!(
-                            "{nworkers} workers need a TX queue each, driver {} offers {}",
-                            info.driver, info.max_tx_queues
+                            "needs {txq} TX queues ({nworkers} workers{}), driver {} offers {}{hint}",
+                            if spec.bond.is_some() {
+                                " + control"
+                            } else {
+                                ""
+                            },
+                            info.driver,
+                            info.max_tx_queues
                         ),
                     ),
-                });
+                ));
             }
+            ctrl_txq.push(spec.bond.map(|_| nworkers));
             qcfg.push(PortConfig {
                 rx_queues: nworkers.min(info.max_rx_queues).max(1),
-                tx_queues: nworkers,
+                tx_queues: txq,
                 rx_desc: spec.rx_desc,
                 tx_desc: spec.tx_desc,
             });
@@ -184,6 +227,7 @@ impl Appliance {
             .sum::<u32>()
             + u32::from(nworkers) * (BURST as u32 * 4 + 256)
             + 8192;
+        let cfg = &checked.config;
         let size = if cfg.run.mbufs > 0 {
             cfg.run.mbufs
         } else {
@@ -199,27 +243,50 @@ impl Appliance {
         let pool = pool_slot.as_ref().expect("just created");
         tracing::info!("mbuf pool: {size} mbufs");
 
+        let mut perm_macs = Vec::with_capacity(ports.len());
         for (i, (p, q)) in ports.iter_mut().zip(&qcfg).enumerate() {
-            let spec = &cfg.ports[i];
-            let wrap = |error| Error::Port {
-                port: spec.name.clone(),
-                device: spec.device.clone(),
-                error,
+            p.configure(q, pool).map_err(|e| port_err(i, e))?;
+            perm_macs.push(p.mac().unwrap_or_default());
+        }
+        // Bond MACs: configured, or the first member's. With fail_over_mac=none every member
+        // takes it; with follow only the active one will (set at failover).
+        let bond_macs: Vec<[u8; 6]> = checked
+            .bonds
+            .iter()
+            .map(|b| b.mac.unwrap_or(perm_macs[b.members[0]]))
+            .collect();
+        for (i, p) in ports.iter().enumerate() {
+            let spec = &checked.ports[i];
+            let mac = match spec.bond {
+                Some(b)
+                    if checked.bonds[b].options.fail_over_mac
+                        == crate::options::FailOverMac::None =>
+                {
+                    Some(bond_macs[b])
+                }
+                Some(_) => None,
+                None => spec.mac,
             };
-            p.configure(q, pool).map_err(wrap)?;
-            if let Some(mac) = checked.port_macs[i] {
-                p.set_mac(mac).map_err(wrap)?;
+            if let Some(m) = mac
+                && let Err(e) = p.set_mac(m)
+            {
+                tracing::warn!(
+                    "port {}: cannot set MAC {} ({e}); relying on promiscuous mode",
+                    spec.name,
+                    dataplane::port::fmt_mac(&m)
+                );
+            }
+            if (spec.promiscuous || spec.bond.is_some())
+                && let Err(e) = p.set_promiscuous(true)
+            {
+                tracing::debug!("port {}: promiscuous mode: {e}", spec.name);
             }
         }
         for (i, p) in ports.iter_mut().enumerate() {
-            let spec = &cfg.ports[i];
-            p.start().map_err(|error| Error::Port {
-                port: spec.name.clone(),
-                device: spec.device.clone(),
-                error,
-            })?;
+            p.start().map_err(|e| port_err(i, e))?;
+            let spec = &checked.ports[i];
             tracing::info!(
-                "port {} ({}): started, id {}, MAC {}, {} RX / {} TX queues",
+                "port {} ({}): started, id {}, MAC {}, {} RX / {} TX queues{}",
                 spec.name,
                 spec.device,
                 p.id(),
@@ -227,29 +294,100 @@ impl Appliance {
                     .map(|m| dataplane::port::fmt_mac(&m))
                     .unwrap_or_default(),
                 p.rx_queues(),
-                p.tx_queues()
+                p.tx_queues(),
+                spec.bond
+                    .map(|b| format!(", member of {}", checked.bonds[b].name))
+                    .unwrap_or_default()
             );
         }
 
+        let qsbr = Arc::new(Qsbr::new(nworkers as usize));
+        let bonds: Vec<Bond> = checked
+            .bonds
+            .iter()
+            .enumerate()
+            .map(|(b, spec)| {
+                let members = spec
+                    .members
+                    .iter()
+                    .map(|&i| MemberInit {
+                        name: checked.ports[i].name.clone(),
+                        port: ports[i].id(),
+                        index: i as u16,
+                        perm_mac: perm_macs[i],
+                        link: ports[i].link(),
+                    })
+                    .collect();
+                Bond::new(
+                    &spec.name,
+                    spec.options.clone(),
+                    members,
+                    Identity {
+                        mac: bond_macs[b],
+                        ipv4: spec.ipv4.clone(),
+                        ipv6: spec.ipv6.clone(),
+                    },
+                    Arc::clone(&qsbr),
+                )
+            })
+            .collect();
+
+        let nports = ports.len();
+        let egress = |i: Iface| match i {
+            Iface::Port(p) => Egress::Port {
+                port: ports[p].id(),
+                index: p,
+                mac: ports[p].mac().unwrap_or_default(),
+            },
+            Iface::Bond(b) => Egress::Bond {
+                bond: b,
+                mac: bond_macs[b],
+            },
+        };
         let paths: Vec<Path> = checked
             .paths
             .iter()
             .map(|&(a, b)| Path {
-                rx_port: ports[a].id(),
-                rx_index: a,
-                rx_queues: ports[a].rx_queues(),
-                tx_port: ports[b].id(),
-                tx_index: b,
-                tx_mac: ports[b].mac().unwrap_or_default(),
+                from: match a {
+                    Iface::Port(p) => Ingress::Port {
+                        port: ports[p].id(),
+                        index: p,
+                        rxq: ports[p].rx_queues(),
+                    },
+                    Iface::Bond(b) => Ingress::Bond { bond: b },
+                },
+                to: egress(b),
+            })
+            .collect();
+        let bond_plans: Vec<BondPlan> = bonds
+            .iter()
+            .enumerate()
+            .map(|(b, bond)| BondPlan {
+                name: bond.name.clone(),
+                index: nports + b,
+                members: checked.bonds[b]
+                    .members
+                    .iter()
+                    .enumerate()
+                    .map(|(o, &i)| MemberRx {
+                        port: ports[i].id(),
+                        index: i,
+                        rxq: ports[i].rx_queues(),
+                        ordinal: o as u8,
+                    })
+                    .collect(),
+                dist: Arc::clone(&bond.dist),
             })
             .collect();
         let plan = Arc::new(Plan {
             mode: cfg.run.forward_mode,
             paths,
+            bonds: bond_plans,
             tx_retries: cfg.run.tx_retries,
+            qsbr,
         });
         let counters: Vec<Arc<WorkerCounters>> = (0..nworkers)
-            .map(|_| Arc::new(WorkerCounters::new(ports.len())))
+            .map(|_| Arc::new(WorkerCounters::new(nports + bonds.len())))
             .collect();
         let per_worker = counters.clone();
         let plan2 = Arc::clone(&plan);
@@ -263,19 +401,55 @@ impl Appliance {
             checked.worker_cores,
             checked.control_core
         );
-        Ok(Appliance {
+        let run_dir = Some(cfg.run.run_dir.clone()).filter(|_| !bonds.is_empty());
+        let started = Instant::now();
+        let next_mii = bonds
+            .iter()
+            .map(|b| b.miimon().map(|m| started + m))
+            .collect();
+        let mut events: Vec<(Instant, LinkAction, usize)> = checked
+            .events
+            .iter()
+            .map(|&(at, a, p)| (started + Duration::from_secs_f64(at), a, p))
+            .collect();
+        events.sort_by_key(|e| e.0);
+        let mut app = Appliance {
             checked,
             workers: Some(workers),
             counters,
+            bonds,
+            plan: Some(plan),
             ports,
+            ctrl_txq,
+            ctrl_sent: 0,
+            ctrl_failed: 0,
             pool: pool_slot,
-            started: Instant::now(),
-        })
+            run_dir,
+            started,
+            next_mii,
+            events,
+            next_event: 0,
+        };
+        if let Some(dir) = app.run_dir.clone()
+            && let Err(e) = std::fs::create_dir_all(&dir)
+        {
+            tracing::warn!("run directory {}: {e}; no status files", dir.display());
+            app.run_dir = None;
+        }
+        for b in 0..app.bonds.len() {
+            app.write_status(b);
+        }
+        Ok(app)
     }
 
     /// The checked config it runs.
     pub fn config(&self) -> &Checked {
         &self.checked
+    }
+
+    /// The bonds.
+    pub fn bonds(&self) -> &[Bond] {
+        &self.bonds
     }
 
     /// Current figures of every port.
@@ -284,17 +458,118 @@ impl Appliance {
             .iter()
             .enumerate()
             .map(|(i, p)| PortSample {
-                name: self.checked.config.ports[i].name.clone(),
+                name: self.checked.ports[i].name.clone(),
                 nic: p.stats().unwrap_or_default(),
                 worker: sum_port(&self.counters, i),
             })
             .collect()
     }
 
-    /// Runs until `stop` is raised or `duration` (if any) has passed, printing per-port rates
-    /// to `out` every `period` (if any).
+    /// Current figures of every bond.
+    pub fn bond_samples(&self) -> Vec<BondSample> {
+        let n = self.ports.len();
+        self.bonds
+            .iter()
+            .enumerate()
+            .map(|(b, bond)| BondSample {
+                name: bond.name.clone(),
+                active: bond.active.map(|a| bond.members[a].name.clone()),
+                no_member_drops: sum_port(&self.counters, n + b).drops
+                    [DropReason::NoMember as usize],
+                members: bond
+                    .members
+                    .iter()
+                    .map(|m| {
+                        let t = sum_port(&self.counters, m.index as usize);
+                        (m.name.clone(), t.tx, t.rx)
+                    })
+                    .collect(),
+                link_failures: bond.members.iter().map(|m| m.mii.link_failure_count).sum(),
+                events: bond.events.len(),
+            })
+            .collect()
+    }
+
+    /// Forces a port's link up or down (`set link-up|link-down port`).
+    pub fn set_link(&self, port: usize, up: bool) -> Result<dataplane::port::LinkControl> {
+        self.ports[port].set_link(up).map_err(|error| Error::Port {
+            port: self.checked.ports[port].name.clone(),
+            device: self.checked.ports[port].device.clone(),
+            error,
+        })
+    }
+
+    /// One MII tick of bond `b`.
+    fn mii_tick(&mut self, b: usize, now: Instant) {
+        let links: Vec<dataplane::port::Link> = self.bonds[b]
+            .members
+            .iter()
+            .map(|m| dataplane::port::link_of(m.port))
+            .collect();
+        let actions = self.bonds[b].mii_tick(&links, now);
+        self.carry_out(b, actions);
+    }
+
+    /// Does what a bond's control logic asked for.
+    fn carry_out(&mut self, b: usize, actions: Actions) {
+        for (o, mac) in &actions.macs {
+            let i = self.bonds[b].members[*o].index as usize;
+            if let Err(e) = self.ports[i].set_mac(*mac) {
+                tracing::warn!("port {}: {e}", self.checked.ports[i].name);
+            }
+        }
+        for (o, frame) in &actions.frames {
+            let i = self.bonds[b].members[*o].index as usize;
+            if self.send_control(i, frame) {
+                self.ctrl_sent += 1;
+            } else {
+                self.ctrl_failed += 1;
+            }
+        }
+        if actions.changed {
+            self.write_status(b);
+        }
+    }
+
+    /// Sends one frame on the control thread's own TX queue of port `i`.
+    fn send_control(&self, i: usize, frame: &[u8]) -> bool {
+        let (Some(q), Some(pool)) = (self.ctrl_txq[i], self.pool.as_ref()) else {
+            return false;
+        };
+        let Some(m) = dataplane::mbuf::Mbuf::from_bytes(pool, frame) else {
+            return false;
+        };
+        let mut burst = dataplane::burst::Burst::new();
+        if burst.push(m).is_err() {
+            return false;
+        }
+        burst.tx(self.ports[i].id(), q, 3).sent == 1
+    }
+
+    fn write_status(&self, b: usize) {
+        let Some(dir) = &self.run_dir else { return };
+        let bond = &self.bonds[b];
+        let snap = bond.snapshot();
+        let text =
+            crate::status::render_proc(&snap, &format!("v{} (bondd)", env!("CARGO_PKG_VERSION")));
+        let json = crate::status::render_json(&snap).unwrap_or_default();
+        for (name, body) in [
+            (bond.name.clone(), text),
+            (format!("{}.json", bond.name), json),
+        ] {
+            if let Err(e) = write_atomic(&dir.join(&name), body.as_bytes()) {
+                tracing::warn!("status file {}: {e}", dir.join(&name).display());
+            }
+        }
+    }
+
+    /// The control loop: runs until `stop` is raised or `duration` (if any) has passed. Ticks
+    /// each bond's MII monitor, carries out scheduled link events (timed from the appliance's
+    /// start, so the loop can be run in several stretches), reclaims old distributions and
+    /// prints per-port rates to `out` every `period` (if any). It sleeps between deadlines:
+    /// the control thread never busy-polls.
     pub fn run_until(
-        &self,
+        &mut self,
         stop: &AtomicBool,
         duration: Option<Duration>,
         period: Option<Duration>,
@@ -311,6 +586,36 @@ impl Appliance {
             if duration.is_some_and(|d| now >= t0 + d) {
                 break;
             }
+            while self.next_event < self.events.len() && now >= self.events[self.next_event].0 {
+                let (_, action, p) = self.events[self.next_event];
+                self.next_event += 1;
+                let up = action == LinkAction::LinkUp;
+                match self.set_link(p, up) {
+                    Ok(how) => tracing::info!(
+                        "scheduled event: link {} on port {}{}",
+                        if up { "up" } else { "down" },
+                        self.checked.ports[p].name,
+                        if how == dataplane::port::LinkControl::Emulated {
+                            " (emulated: the PMD cannot force its link)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    Err(e) => tracing::warn!("scheduled event: {e}"),
+                }
+            }
+            for b in 0..self.bonds.len() {
+                if let Some(due) = self.next_mii[b]
+                    && now >= due
+                {
+                    self.mii_tick(b, now);
+                    let m = self.bonds[b].miimon().expect("monitored");
+                    // Keep the cadence; if the thread was late, restart from now.
+                    let next = due + m;
+                    self.next_mii[b] = Some(if next > now { next } else { now + m });
+                }
+                self.bonds[b].dist.reclaim();
+            }
             if let (Some(p), Some(np)) = (period, next_print)
                 && now >= np
             {
@@ -320,7 +625,20 @@ impl Appliance {
                 last = (now, cur);
                 next_print = Some(np + p);
             }
-            std::thread::sleep(Duration::from_millis(10));
+            let mut wake = now + Duration::from_millis(10);
+            for d in self.next_mii.iter().flatten().copied().chain(next_print) {
+                wake = wake.min(d);
+            }
+            if let Some(e) = self.events.get(self.next_event) {
+                wake = wake.min(e.0);
+            }
+            if let Some(d) = duration {
+                wake = wake.min(t0 + d);
+            }
+            let now = Instant::now();
+            if wake > now {
+                std::thread::sleep(wake - now);
+            }
         }
     }
 
@@ -329,12 +647,17 @@ impl Appliance {
         let joined = self.workers.take().map(|w| w.stop_and_join());
         let elapsed = self.started.elapsed().as_secs_f64();
         let ports = self.sample();
+        let bonds = self.bond_samples();
+        for b in 0..self.bonds.len() {
+            self.write_status(b);
+        }
+        self.plan = None;
         for p in &self.ports {
             p.drain_rx();
         }
         for (i, p) in self.ports.iter_mut().enumerate() {
             if let Err(e) = p.close() {
-                tracing::warn!("port {}: {e}", self.checked.config.ports[i].name);
+                tracing::warn!("port {}: {e}", self.checked.ports[i].name);
             }
         }
         self.ports.clear();
@@ -343,6 +666,7 @@ impl Appliance {
         let report = FinalReport {
             elapsed_s: elapsed,
             ports,
+            bonds,
             mbufs_in_use_after_shutdown: in_use,
             pool_size: pool.size(),
         };
@@ -365,6 +689,13 @@ impl Drop for Appliance {
             let _ = w.stop_and_join();
         }
     }
+}
+
+/// Writes a file so that readers see the old or the new content, never a mix.
+pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, path)
 }
 
 fn print_rates(
@@ -428,7 +759,7 @@ pub fn print_final(out: &mut dyn Write, r: &FinalReport) -> std::io::Result<()> 
             .collect();
         writeln!(
             out,
-            "    forwarded by workers: rx {} tx {}; dropped {}{}",
+            "    workers: rx {} tx {}; dropped {}{}",
             p.worker.rx,
             p.worker.tx,
             p.worker.dropped(),
@@ -438,6 +769,20 @@ pub fn print_final(out: &mut dyn Write, r: &FinalReport) -> std::io::Result<()> 
                 format!(" ({})", drops.join(", "))
             }
         )?;
+    }
+    for b in &r.bonds {
+        writeln!(
+            out,
+            "  bond {}: active {}, link failures {}, {} events, dropped for want of a member {}",
+            b.name,
+            b.active.as_deref().unwrap_or("none"),
+            b.link_failures,
+            b.events,
+            b.no_member_drops
+        )?;
+        for (m, tx, rx) in &b.members {
+            writeln!(out, "    member {m}: tx {tx} rx {rx}")?;
+        }
     }
     writeln!(
         out,

@@ -1,9 +1,11 @@
 //! The appliance's TOML configuration, and the checks that refuse a bad one before any port
 //! is touched. Every error names the file, the key and what is wrong with it.
 
+use crate::options::{BondOptions, Mode};
 use dataplane::fwd::FwdMode;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 /// A refused configuration.
@@ -89,6 +91,10 @@ pub struct PortSpec {
     pub tx_desc: u16,
     /// MAC address to set on the port.
     pub mac: Option<String>,
+    /// Receive every frame whatever its destination MAC (on by default: an appliance
+    /// forwards frames that are not addressed to it).
+    #[serde(default = "yes")]
+    pub promiscuous: bool,
 }
 
 fn default_desc() -> u16 {
@@ -129,6 +135,35 @@ pub struct RunConfig {
     /// Extra transmit attempts before a refused frame is dropped and counted.
     #[serde(default = "default_retries")]
     pub tx_retries: u32,
+    /// Where each bond's status file (`/proc/net/bonding` layout) is written.
+    #[serde(default = "default_run_dir")]
+    pub run_dir: PathBuf,
+    /// Link changes to make at given times (demos, tests, failover drills).
+    #[serde(default, rename = "event")]
+    pub events: Vec<ScheduledEvent>,
+}
+
+fn default_run_dir() -> PathBuf {
+    PathBuf::from("/run/bondd")
+}
+
+/// `[[run.event]]`: force a port's link at a given time after start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledEvent {
+    /// Seconds after the appliance started.
+    pub at_s: f64,
+    pub action: LinkAction,
+    /// A port or bond member name.
+    pub port: String,
+}
+
+/// What a scheduled event does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkAction {
+    LinkDown,
+    LinkUp,
 }
 
 fn default_stats_period() -> u64 {
@@ -146,6 +181,8 @@ impl Default for RunConfig {
             duration_s: 0.0,
             mbufs: 0,
             tx_retries: default_retries(),
+            run_dir: default_run_dir(),
+            events: Vec::new(),
         }
     }
 }
@@ -165,6 +202,9 @@ pub struct Config {
     pub cores: CoresConfig,
     #[serde(default, rename = "port")]
     pub ports: Vec<PortSpec>,
+    /// `[[bond]]` tables, parsed by [`Config::check`] (their keys are Linux option names).
+    #[serde(default, rename = "bond")]
+    pub bonds: Vec<toml::Table>,
     #[serde(default, rename = "forward")]
     pub forwards: Vec<ForwardSpec>,
     #[serde(default)]
@@ -174,18 +214,66 @@ pub struct Config {
     pub source: PathBuf,
 }
 
+/// An interface that traffic can enter or leave by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Iface {
+    /// Index into [`Checked::ports`] (never a bond member).
+    Port(usize),
+    /// Index into [`Checked::bonds`].
+    Bond(usize),
+}
+
+/// A DPDK port to bring up: a plain port or a bond member.
+#[derive(Debug, Clone)]
+pub struct PortEntry {
+    pub name: String,
+    pub device: String,
+    pub rx_desc: u16,
+    pub tx_desc: u16,
+    pub mac: Option<[u8; 6]>,
+    pub promiscuous: bool,
+    /// The bond it belongs to, for members.
+    pub bond: Option<usize>,
+}
+
+/// A checked `[[bond]]`.
+#[derive(Debug, Clone)]
+pub struct BondSpec {
+    pub name: String,
+    /// Finalized and validated options.
+    pub options: BondOptions,
+    /// Indices into [`Checked::ports`], in member order.
+    pub members: Vec<usize>,
+    pub mac: Option<[u8; 6]>,
+    pub ipv4: Vec<Ipv4Addr>,
+    pub ipv6: Vec<Ipv6Addr>,
+}
+
 /// A validated config with the derived values filled in.
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub config: Config,
     pub control_core: usize,
     pub worker_cores: Vec<usize>,
-    /// Index into `config.ports` for each port name.
-    pub port_index: HashMap<String, usize>,
-    /// Parsed MACs, per port.
-    pub port_macs: Vec<Option<[u8; 6]>>,
-    /// Directed (from, to) port index pairs.
-    pub paths: Vec<(usize, usize)>,
+    /// Every DPDK port: the `[[port]]`s in order, then each bond's members.
+    pub ports: Vec<PortEntry>,
+    pub bonds: Vec<BondSpec>,
+    /// Directed (from, to) pairs.
+    pub paths: Vec<(Iface, Iface)>,
+    /// Scheduled link events: (seconds, action, index into `ports`).
+    pub events: Vec<(f64, LinkAction, usize)>,
+    /// What the option checks warned about, each naming its bond and option.
+    pub warnings: Vec<String>,
+}
+
+impl Checked {
+    /// The name of an interface.
+    pub fn iface_name(&self, i: Iface) -> &str {
+        match i {
+            Iface::Port(p) => &self.ports[p].name,
+            Iface::Bond(b) => &self.bonds[b].name,
+        }
+    }
 }
 
 impl Config {
@@ -261,92 +349,169 @@ impl Config {
         if !self.run.duration_s.is_finite() || self.run.duration_s < 0.0 {
             return Err(self.invalid("run.duration_s", "must be a non-negative number of seconds"));
         }
-        if self.ports.is_empty() {
-            return Err(self.invalid("port", "no [[port]] is configured"));
+        if self.ports.is_empty() && self.bonds.is_empty() {
+            return Err(self.invalid("port", "no [[port]] or [[bond]] is configured"));
         }
-        let mut port_index = HashMap::new();
-        let mut devices: HashMap<String, usize> = HashMap::new();
-        let mut port_macs = Vec::with_capacity(self.ports.len());
-        for (i, p) in self.ports.iter().enumerate() {
-            let key = format!("port[{i}]");
-            if p.name.is_empty()
-                || !p
-                    .name
+        // Every name (ports, bonds, members) lives in one namespace.
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut claim = |name: &str, key: &str| -> Result<(), ConfigError> {
+            if name.is_empty()
+                || !name
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             {
                 return Err(self.invalid(
                     format!("{key}.name"),
-                    format!(
-                        "{:?} is not a valid name (letters, digits, '-', '_', '.')",
-                        p.name
-                    ),
+                    format!("{name:?} is not a valid name (letters, digits, '-', '_', '.')"),
                 ));
             }
-            if let Some(j) = port_index.insert(p.name.clone(), i) {
+            if let Some(prev) = names.insert(name.to_owned(), key.to_owned()) {
                 return Err(self.invalid(
                     format!("{key}.name"),
-                    format!("port name {:?} is already used by port[{j}]", p.name),
+                    format!("name {name:?} is already used by {prev}"),
                 ));
             }
-            let dev = dataplane::port::device_name(&p.device).to_owned();
-            if dev.is_empty() {
-                return Err(self.invalid(format!("{key}.device"), "empty device string"));
-            }
-            if let Some(j) = devices.insert(dev.clone(), i) {
+            Ok(())
+        };
+        let mut ports: Vec<PortEntry> = Vec::new();
+        let mut port_keys: Vec<String> = Vec::new();
+        for (i, p) in self.ports.iter().enumerate() {
+            let key = format!("port[{i}]");
+            claim(&p.name, &key)?;
+            ports.push(self.port_entry(p, &key, None)?);
+            port_keys.push(key);
+        }
+        let mut bonds: Vec<BondSpec> = Vec::new();
+        let mut warnings = Vec::new();
+        for (b, table) in self.bonds.iter().enumerate() {
+            let key = format!("bond[{b}]");
+            let raw = RawBond::from_table(table).map_err(|(k, why)| {
+                self.invalid(
+                    if k.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{key}.{k}")
+                    },
+                    why,
+                )
+            })?;
+            claim(&raw.name, &key)?;
+            if raw.members.is_empty() {
                 return Err(self.invalid(
-                    format!("{key}.device"),
+                    format!("{key}.member"),
+                    "a bond needs at least one [[bond.member]]",
+                ));
+            }
+            if raw.members.len() > dataplane::bond::MAX_MEMBERS {
+                return Err(self.invalid(
+                    format!("{key}.member"),
                     format!(
-                        "device {dev:?} is already used by port[{j}] ({:?})",
-                        self.ports[j].name
+                        "{} members; a bond has at most {}",
+                        raw.members.len(),
+                        dataplane::bond::MAX_MEMBERS
                     ),
                 ));
             }
-            for (what, n) in [("rx_desc", p.rx_desc), ("tx_desc", p.tx_desc)] {
-                if !(32..=32768).contains(&n) {
+            let mut members = Vec::new();
+            for (m, spec) in raw.members.iter().enumerate() {
+                let mkey = format!("{key}.member[{m}]");
+                claim(&spec.name, &mkey)?;
+                members.push(ports.len());
+                ports.push(self.port_entry(spec, &mkey, Some(b))?);
+                port_keys.push(mkey);
+            }
+            let mut opts = BondOptions::default();
+            if let Some(o) = &raw.options {
+                opts.apply_bonding_opts(o)
+                    .map_err(|e| self.invalid(format!("{key}.options"), e.to_string()))?;
+            }
+            for (k, v) in &raw.linux {
+                opts.set(k, v)
+                    .map_err(|e| self.invalid(format!("{key}.{k}"), e.to_string()))?;
+            }
+            let member_names: Vec<&str> = raw.members.iter().map(|m| m.name.as_str()).collect();
+            let mut warns = opts.finalize();
+            warns.extend(
+                opts.validate(&member_names)
+                    .map_err(|e| self.invalid(format!("{key} ({})", raw.name), e.to_string()))?,
+            );
+            for w in warns {
+                warnings.push(format!("bond {}: {}", raw.name, w.message));
+            }
+            match opts.mode {
+                Mode::BalanceRr | Mode::ActiveBackup | Mode::BalanceXor | Mode::Broadcast => {}
+                m => {
                     return Err(self.invalid(
-                        format!("{key}.{what}"),
-                        format!("{n} descriptors is out of range 32..=32768"),
+                        format!("{key}.mode"),
+                        format!(
+                            "mode {m} ({}) is not implemented yet; balance-rr, active-backup, \
+                             balance-xor and broadcast work today",
+                            m.value()
+                        ),
                     ));
                 }
             }
-            let mac = match &p.mac {
-                None => None,
-                Some(s) => Some(parse_mac(s).ok_or_else(|| {
-                    self.invalid(
-                        format!("{key}.mac"),
-                        format!("{s:?} is not a MAC address (aa:bb:cc:dd:ee:ff)"),
-                    )
-                })?),
-            };
-            port_macs.push(mac);
+            if opts.arp_interval > 0 {
+                return Err(self.invalid(
+                    format!("{key}.arp_interval"),
+                    "the ARP monitor is not implemented yet; use miimon",
+                ));
+            }
+            bonds.push(BondSpec {
+                name: raw.name,
+                options: opts,
+                members,
+                mac: raw.mac,
+                ipv4: raw.ipv4,
+                ipv6: raw.ipv6,
+            });
         }
-        let mut paths = Vec::new();
+        let mut devices: HashMap<String, usize> = HashMap::new();
+        for (i, p) in ports.iter().enumerate() {
+            let dev = dataplane::port::device_name(&p.device).to_owned();
+            if let Some(j) = devices.insert(dev.clone(), i) {
+                return Err(self.invalid(
+                    format!("{}.device", port_keys[i]),
+                    format!(
+                        "device {dev:?} is already used by {} ({:?})",
+                        port_keys[j], ports[j].name
+                    ),
+                ));
+            }
+        }
+        let find = |name: &str, key: String| -> Result<Iface, ConfigError> {
+            if let Some(i) = ports.iter().position(|p| p.name == name) {
+                if let Some(b) = ports[i].bond {
+                    return Err(self.invalid(
+                        key,
+                        format!(
+                            "{name:?} is a member of bond {:?}; forward to or from the bond",
+                            bonds[b].name
+                        ),
+                    ));
+                }
+                return Ok(Iface::Port(i));
+            }
+            if let Some(b) = bonds.iter().position(|b| b.name == name) {
+                return Ok(Iface::Bond(b));
+            }
+            Err(self.invalid(key, format!("no port or bond is named {name:?}")))
+        };
+        let mut paths: Vec<(Iface, Iface)> = Vec::new();
         for (i, f) in self.forwards.iter().enumerate() {
-            let find = |what: &str, name: &str| {
-                port_index.get(name).copied().ok_or_else(|| {
-                    self.invalid(
-                        format!("forward[{i}].{what}"),
-                        format!("no port is named {name:?}"),
-                    )
-                })
-            };
-            let a = find("from", &f.from)?;
-            let b = find("to", &f.to)?;
+            let a = find(&f.from, format!("forward[{i}].from"))?;
+            let b = find(&f.to, format!("forward[{i}].to"))?;
             if a == b {
                 return Err(self.invalid(
                     format!("forward[{i}]"),
-                    format!("forwards port {:?} to itself", f.from),
+                    format!("forwards {:?} to itself", f.from),
                 ));
             }
-            let mut add = |x: usize, y: usize| -> Result<(), ConfigError> {
+            let mut add = |x: Iface, y: Iface| -> Result<(), ConfigError> {
                 if paths.iter().any(|&(p, _)| p == x) {
                     return Err(self.invalid(
                         format!("forward[{i}]"),
-                        format!(
-                            "port {:?} already forwards somewhere; each port has one destination",
-                            self.ports[x].name
-                        ),
+                        "an interface already forwards somewhere; each has one destination",
                     ));
                 }
                 paths.push((x, y));
@@ -357,13 +522,188 @@ impl Config {
                 add(b, a)?;
             }
         }
+        let mut events = Vec::new();
+        for (i, e) in self.run.events.iter().enumerate() {
+            if !e.at_s.is_finite() || e.at_s < 0.0 {
+                return Err(self.invalid(
+                    format!("run.event[{i}].at_s"),
+                    "must be a non-negative number of seconds",
+                ));
+            }
+            let p = ports.iter().position(|p| p.name == e.port).ok_or_else(|| {
+                self.invalid(
+                    format!("run.event[{i}].port"),
+                    format!("no port or bond member is named {:?}", e.port),
+                )
+            })?;
+            events.push((e.at_s, e.action, p));
+        }
         Ok(Checked {
             control_core: control,
             worker_cores: workers,
-            port_index,
-            port_macs,
+            ports,
+            bonds,
             paths,
+            events,
+            warnings,
             config: self,
+        })
+    }
+
+    fn port_entry(
+        &self,
+        p: &PortSpec,
+        key: &str,
+        bond: Option<usize>,
+    ) -> Result<PortEntry, ConfigError> {
+        if dataplane::port::device_name(&p.device).is_empty() {
+            return Err(self.invalid(format!("{key}.device"), "empty device string"));
+        }
+        for (what, n) in [("rx_desc", p.rx_desc), ("tx_desc", p.tx_desc)] {
+            if !(32..=32768).contains(&n) {
+                return Err(self.invalid(
+                    format!("{key}.{what}"),
+                    format!("{n} descriptors is out of range 32..=32768"),
+                ));
+            }
+        }
+        let mac = match &p.mac {
+            None => None,
+            Some(s) => Some(parse_mac(s).ok_or_else(|| {
+                self.invalid(
+                    format!("{key}.mac"),
+                    format!("{s:?} is not a MAC address (aa:bb:cc:dd:ee:ff)"),
+                )
+            })?),
+        };
+        Ok(PortEntry {
+            name: p.name.clone(),
+            device: p.device.clone(),
+            rx_desc: p.rx_desc,
+            tx_desc: p.tx_desc,
+            mac,
+            promiscuous: p.promiscuous,
+            bond,
+        })
+    }
+}
+
+/// A `[[bond]]` table split into bondd's keys and Linux option keys.
+struct RawBond {
+    name: String,
+    members: Vec<PortSpec>,
+    options: Option<String>,
+    mac: Option<[u8; 6]>,
+    ipv4: Vec<Ipv4Addr>,
+    ipv6: Vec<Ipv6Addr>,
+    /// Linux options given as keys, with their values as Linux would read them.
+    linux: Vec<(String, String)>,
+}
+
+impl RawBond {
+    /// Errors are (key within the bond table, reason).
+    fn from_table(t: &toml::Table) -> Result<RawBond, (String, String)> {
+        let err = |k: &str, why: String| (k.to_owned(), why);
+        let string = |k: &str| -> Result<Option<String>, (String, String)> {
+            match t.get(k) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+                Some(v) => Err(err(k, format!("expected a string, found {}", v.type_str()))),
+            }
+        };
+        let strings = |k: &str| -> Result<Vec<String>, (String, String)> {
+            match t.get(k) {
+                None => Ok(Vec::new()),
+                Some(toml::Value::String(s)) => Ok(vec![s.clone()]),
+                Some(toml::Value::Array(a)) => a
+                    .iter()
+                    .map(|v| {
+                        v.as_str().map(str::to_owned).ok_or_else(|| {
+                            err(k, format!("expected strings, found {}", v.type_str()))
+                        })
+                    })
+                    .collect(),
+                Some(v) => Err(err(
+                    k,
+                    format!("expected a string or an array, found {}", v.type_str()),
+                )),
+            }
+        };
+        let name = string("name")?
+            .ok_or_else(|| err("name", "missing: every bond needs a name".into()))?;
+        let members = match t.get("member") {
+            None => Vec::new(),
+            Some(v) => v
+                .clone()
+                .try_into::<Vec<PortSpec>>()
+                .map_err(|e| err("member", e.to_string().trim().to_owned()))?,
+        };
+        let mac = match string("mac")? {
+            None => None,
+            Some(s) => Some(parse_mac(&s).ok_or_else(|| {
+                err(
+                    "mac",
+                    format!("{s:?} is not a MAC address (aa:bb:cc:dd:ee:ff)"),
+                )
+            })?),
+        };
+        let strip = |s: &str| s.split('/').next().unwrap_or("").to_owned();
+        let ipv4 = strings("ipaddr")?
+            .iter()
+            .map(|s| {
+                strip(s)
+                    .parse::<Ipv4Addr>()
+                    .map_err(|_| err("ipaddr", format!("{s:?} is not an IPv4 address")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let ipv6 = strings("ip6addr")?
+            .iter()
+            .map(|s| {
+                strip(s)
+                    .parse::<Ipv6Addr>()
+                    .map_err(|_| err("ip6addr", format!("{s:?} is not an IPv6 address")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut linux = Vec::new();
+        for (k, v) in t {
+            if matches!(
+                k.as_str(),
+                "name" | "member" | "options" | "mac" | "ipaddr" | "ip6addr"
+            ) {
+                continue;
+            }
+            let text = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Boolean(b) => if *b { "1" } else { "0" }.to_owned(),
+                toml::Value::Array(a) => a
+                    .iter()
+                    .map(|x| match x {
+                        toml::Value::String(s) => Ok(s.clone()),
+                        other => Err(err(
+                            k,
+                            format!("expected strings, found {}", other.type_str()),
+                        )),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(","),
+                other => {
+                    return Err(err(
+                        k,
+                        format!("unsupported value type {}", other.type_str()),
+                    ));
+                }
+            };
+            linux.push((k.clone(), text));
+        }
+        Ok(RawBond {
+            name,
+            members,
+            options: string("options")?,
+            mac,
+            ipv4,
+            ipv6,
+            linux,
         })
     }
 }
@@ -416,9 +756,69 @@ mod tests {
     fn a_good_config_is_accepted() {
         let c = check(GOOD).unwrap();
         assert_eq!(c.worker_cores, vec![1]);
-        assert_eq!(c.paths, vec![(0, 1), (1, 0)]);
-        assert_eq!(c.port_macs[1], Some([2, 0, 0, 0, 0, 1]));
+        assert_eq!(
+            c.paths,
+            vec![
+                (Iface::Port(0), Iface::Port(1)),
+                (Iface::Port(1), Iface::Port(0))
+            ]
+        );
+        assert_eq!(c.ports[1].mac, Some([2, 0, 0, 0, 0, 1]));
         assert_eq!(c.config.run.forward_mode, FwdMode::Mac);
+    }
+
+    const M2: &str = "[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n[[bond.member]]\nname=\"eth1\"\ndevice=\"d1\"\n";
+    const BOND_MODE4: &str = "[[bond]]\nname=\"bond0\"\nmode=\"802.3ad\"\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n";
+    const BOND_BAD_MIIMON: &str =
+        "[[bond]]\nname=\"bond0\"\nmiimon=-5\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n";
+    const BOND_BAD_OPT: &str = "[[bond]]\nname=\"bond0\"\noptions=\"miimonn=5\"\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n";
+    const BOND_PRIMARY: &str = "[[bond]]\nname=\"bond0\"\noptions=\"mode=1 primary=eth9\"\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n";
+    const BOND_NO_MEMBER: &str = "[[bond]]\nname=\"bond0\"\n";
+    const BOND_DUP_MEMBER: &str = "[[bond]]\nname=\"bond0\"\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d1\"\n";
+    const BOND_FWD_MEMBER: &str = "[[port]]\nname=\"lan\"\ndevice=\"x\"\n[[forward]]\nfrom=\"lan\"\nto=\"eth0\"\n[[bond]]\nname=\"bond0\"\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n";
+    const BOND_ARP: &str = "[[bond]]\nname=\"bond0\"\nmode=1\nmiimon=0\narp_interval=100\narp_ip_target=[\"10.0.0.1\"]\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n";
+    const BOND_EVENT: &str = "[run]\n[[run.event]]\nat_s=1\naction=\"link-down\"\nport=\"nope\"\n[[port]]\nname=\"a\"\ndevice=\"x\"\n";
+
+    #[test]
+    fn bonds_with_options_as_keys_and_as_a_string() {
+        let text = format!(
+            "[[port]]\nname=\"lan\"\ndevice=\"x\"\n[[bond]]\nname=\"bond0\"\noptions=\"mode=active-backup primary=eth1\"\nmiimon=10\nupdelay=25\nipaddr=[\"10.1.0.1/24\"]\n{M2}[[forward]]\nfrom=\"lan\"\nto=\"bond0\"\n"
+        );
+        let c = check(&text).unwrap();
+        assert_eq!(c.ports.len(), 3, "members join the port table");
+        assert_eq!(c.ports[2].bond, Some(0));
+        let b = &c.bonds[0];
+        assert_eq!(b.members, vec![1, 2]);
+        assert_eq!(b.options.mode, Mode::ActiveBackup);
+        assert_eq!(b.options.miimon, 10);
+        assert_eq!(b.options.primary.as_deref(), Some("eth1"));
+        assert_eq!(
+            b.options.updelay, 20,
+            "rounded down to a multiple of miimon"
+        );
+        assert!(
+            c.warnings.iter().any(|w| w.contains("updelay")),
+            "{:?}",
+            c.warnings
+        );
+        assert_eq!(b.ipv4, vec![Ipv4Addr::new(10, 1, 0, 1)]);
+        assert_eq!(
+            c.paths,
+            vec![
+                (Iface::Port(0), Iface::Bond(0)),
+                (Iface::Bond(0), Iface::Port(0))
+            ]
+        );
+        // Defaults follow today's Linux: miimon 100 when no monitor is configured.
+        let c = check(&format!("[[bond]]\nname=\"b\"\nmode=2\n{M2}")).unwrap();
+        assert_eq!(c.bonds[0].options.miimon, 100);
+        // An explicit miimon=0 with no ARP monitor is accepted with a loud warning.
+        let c = check(&format!("[[bond]]\nname=\"b\"\nmiimon=0\n{M2}")).unwrap();
+        assert!(
+            c.warnings.iter().any(|w| w.contains("never")),
+            "{:?}",
+            c.warnings
+        );
     }
 
     #[test]
@@ -451,7 +851,7 @@ mod tests {
                 "cores.workers[1]",
                 "twice",
             ),
-            ("", "port", "no [[port]]"),
+            ("", "port", "no [[port]] or [[bond]]"),
             (
                 "[[port]]\nname=\"a\"\ndevice=\"x\"\n[[port]]\nname=\"a\"\ndevice=\"y\"",
                 "port[1].name",
@@ -480,7 +880,7 @@ mod tests {
             (
                 "[[port]]\nname=\"a\"\ndevice=\"x\"\n[[forward]]\nfrom=\"a\"\nto=\"q\"",
                 "forward[0].to",
-                "no port is named \"q\"",
+                "no port or bond is named \"q\"",
             ),
             (
                 "[[port]]\nname=\"a\"\ndevice=\"x\"\n[[forward]]\nfrom=\"a\"\nto=\"a\"",
@@ -497,6 +897,23 @@ mod tests {
                 "run.duration_s",
                 "non-negative",
             ),
+            (BOND_MODE4, "bond[0].mode", "not implemented yet"),
+            (BOND_BAD_MIIMON, "bond[0].miimon", "out of range"),
+            (BOND_BAD_OPT, "bond[0].options", "unknown option 'miimonn'"),
+            (BOND_PRIMARY, "bond[0]", "'eth9' is not a member"),
+            (BOND_NO_MEMBER, "bond[0].member", "at least one"),
+            (
+                BOND_DUP_MEMBER,
+                "bond[0].member[1].name",
+                "already used by bond[0].member[0]",
+            ),
+            (BOND_FWD_MEMBER, "forward[0].to", "member of bond"),
+            (
+                BOND_ARP,
+                "bond[0].arp_interval",
+                "ARP monitor is not implemented yet",
+            ),
+            (BOND_EVENT, "run.event[0].port", "no port or bond member"),
         ];
         for (text, key, why) in cases {
             let e = check(text).expect_err(text);

@@ -16,15 +16,25 @@ pub struct Demo {
 impl Demo {
     /// Writes the traffic file (1024 UDP flows of 64-byte frames) and builds the config.
     pub fn prepare() -> std::io::Result<Demo> {
+        // (The status files go to a run directory inside the demo's temp dir.)
         let dir = std::env::temp_dir().join(format!("bondd-demo-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let pcap_path = dir.join("demo.pcap");
         let frames = UdpFlows::default().frames();
         pcap::write_file(&pcap_path, frames.iter().map(|f| f.as_slice()))?;
-        let text = DEMO_TOML.replace("@DEMO_PCAP@", &pcap_path.display().to_string());
+        let text = DEMO_TOML
+            .replace("@DEMO_PCAP@", &pcap_path.display().to_string())
+            .replace("@DEMO_RUN_DIR@", &dir.join("run").display().to_string());
         let config = Config::parse(&text, Path::new("<embedded demo>"))
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Demo { config, dir })
+    }
+}
+
+impl Demo {
+    /// The status files' directory.
+    pub fn run_dir(&self) -> PathBuf {
+        self.dir.join("run")
     }
 }
 

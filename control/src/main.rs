@@ -147,7 +147,7 @@ fn run(
     }
     let stop = control::signals::install();
     let run = checked.config.run.clone();
-    let app = Appliance::start(checked)?;
+    let mut app = Appliance::start(checked)?;
     let mut out = std::io::stdout();
     app.run_until(
         stop,
@@ -158,6 +158,19 @@ fn run(
     tracing::info!("stopping");
     let report = app.shutdown()?;
     appliance::print_final(&mut out, &report)?;
+    if let Some(demo) = &_demo {
+        // Show what an operator would look at: the status file and the event log.
+        for b in &report.bonds {
+            let path = demo.run_dir().join(&b.name);
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                println!(
+                    "\n  ---- {} (as /proc/net/bonding/{}) ----\n{text}",
+                    path.display(),
+                    b.name
+                );
+            }
+        }
+    }
     if json {
         println!("{}", serde_json::to_string(&report)?);
     }

@@ -148,7 +148,8 @@ pub const MIN_FRAME: usize = 60;
 
 impl UdpFlows {
     /// Frame number `flow`: IPv4/UDP from 10.<a>.<b>.<c>:<port> to 10.255.0.1:9, where the
-    /// source address and port are derived from the flow number.
+    /// source address and port are derived from the flow number (independently enough that
+    /// every transmit hash policy spreads the flows).
     pub fn frame(&self, flow: u32) -> Vec<u8> {
         let len = self.frame_size.max(MIN_FRAME);
         let mut f = vec![0u8; len];
@@ -168,7 +169,9 @@ impl UdpFlows {
         let ck = inet_checksum(ip);
         ip[10..12].copy_from_slice(&ck.to_be_bytes());
         let udp = &mut f[34..42];
-        let sport = 1024 + (flow % 60000) as u16;
+        // Not a function of the address's low byte alone: with sport = f(flow) mod 256 equal
+        // to the address byte, layer3+4 hashing (which XORs them) would see a single flow.
+        let sport = 1024 + ((u64::from(flow) * 97 + 13) % 60000) as u16;
         udp[0..2].copy_from_slice(&sport.to_be_bytes());
         udp[2..4].copy_from_slice(&9u16.to_be_bytes());
         udp[4..6].copy_from_slice(&(ip_len - 20).to_be_bytes());

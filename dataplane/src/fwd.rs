@@ -1,12 +1,17 @@
-//! Plain forwarding between ports, as testpmd's `io` and `mac` engines.
+//! Forwarding between ports and bonds, as testpmd's `io` and `mac` engines.
 //!
-//! A [`Plan`] lists the paths (RX port → TX port). Worker k polls RX queue k of every path's
-//! ingress port (if the port has that many queues) and transmits on TX queue k of the egress.
-//! No path state is shared between workers, so nothing here takes a lock.
+//! A [`Plan`] lists directed paths. Worker k polls RX queue k of every ingress port (or of
+//! every member of an ingress bond) and transmits on TX queue k of the egress port (or of the
+//! egress bond's members). Bond state is read from each bond's published
+//! [`Distribution`](crate::bond::Distribution) once per burst; no lock is taken and nothing is
+//! allocated per packet.
 
+use crate::bond::{self, BondTx, Distribution};
 use crate::burst::Burst;
 use crate::counters::{DropReason, WorkerCounters};
+use crate::rcu::{Published, Qsbr, Reader};
 use crate::worker::WorkerCtx;
+use std::sync::Arc;
 
 /// What a worker does to a frame between RX and TX.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -14,7 +19,7 @@ pub enum FwdMode {
     /// Pass frames through untouched.
     #[default]
     Io,
-    /// Rewrite the source MAC to the egress port's.
+    /// Rewrite the source MAC to the egress port's (or bond's).
     Mac,
 }
 
@@ -40,28 +45,70 @@ impl std::fmt::Display for FwdMode {
     }
 }
 
+/// Where a path's frames come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Ingress {
+    /// A plain port: its id, its index in the runtime's port table, its RX queue count.
+    Port { port: u16, index: usize, rxq: u16 },
+    /// A bond, by its position in [`Plan::bonds`].
+    Bond { bond: usize },
+}
+
+/// Where a path's frames go.
+#[derive(Debug, Clone, Copy)]
+pub enum Egress {
+    Port {
+        port: u16,
+        index: usize,
+        mac: [u8; 6],
+    },
+    Bond {
+        bond: usize,
+        mac: [u8; 6],
+    },
+}
+
+impl Egress {
+    fn mac(&self) -> [u8; 6] {
+        match *self {
+            Egress::Port { mac, .. } | Egress::Bond { mac, .. } => mac,
+        }
+    }
+}
+
 /// One direction of forwarding.
 #[derive(Debug, Clone, Copy)]
 pub struct Path {
-    /// Ingress port id and its index in the runtime's port table (for counters).
-    pub rx_port: u16,
-    pub rx_index: usize,
-    /// How many RX queues the ingress has: workers at or above this index skip the path.
-    pub rx_queues: u16,
-    /// Egress port id and index.
-    pub tx_port: u16,
-    pub tx_index: usize,
-    /// The egress port's MAC, written as source in `mac` mode.
-    pub tx_mac: [u8; 6],
+    pub from: Ingress,
+    pub to: Egress,
+}
+
+/// A member as the receive side sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberRx {
+    pub port: u16,
+    pub index: usize,
+    pub rxq: u16,
+    pub ordinal: u8,
+}
+
+/// A bond as the workers see it.
+pub struct BondPlan {
+    pub name: String,
+    /// Counter block of the bond itself (frames with no usable member).
+    pub index: usize,
+    pub members: Vec<MemberRx>,
+    pub dist: Arc<Published<Distribution>>,
 }
 
 /// Everything the workers need to forward.
-#[derive(Debug, Clone)]
 pub struct Plan {
     pub mode: FwdMode,
     pub paths: Vec<Path>,
+    pub bonds: Vec<BondPlan>,
     /// Extra transmit attempts for what a port refuses before the rest is freed and counted.
     pub tx_retries: u32,
+    pub qsbr: Arc<Qsbr>,
 }
 
 /// The shortest frame the `mac` engine will rewrite: an Ethernet header.
@@ -70,30 +117,71 @@ pub const MIN_FRAME: usize = 14;
 /// The worker loop: runs until the stop flag is raised.
 pub fn run(ctx: &WorkerCtx, plan: &Plan, counters: &WorkerCounters) {
     let q = ctx.index as u16;
-    let paths: Vec<Path> = plan
-        .paths
-        .iter()
-        .filter(|p| q < p.rx_queues)
-        .copied()
+    let mut reader = plan.qsbr.reader(ctx.index);
+    let mut txs: Vec<BondTx> = (0..plan.bonds.len())
+        .map(|b| BondTx::new(0x9e37_79b9_7f4a_7c15 ^ ((ctx.index as u64) << 32) ^ b as u64))
         .collect();
     let mut burst = Burst::new();
     while !ctx.should_stop() {
-        for p in &paths {
-            forward_once(&mut burst, p, q, plan, counters);
+        for p in &plan.paths {
+            match p.from {
+                Ingress::Port { port, index, rxq } => {
+                    if q >= rxq {
+                        continue;
+                    }
+                    let n = burst.rx(port, q);
+                    if n == 0 {
+                        continue;
+                    }
+                    counters.port(index).rx.add(n as u64);
+                    deliver(
+                        plan, &reader, &mut txs, &mut burst, &p.to, q, counters, index,
+                    );
+                }
+                Ingress::Bond { bond } => {
+                    let b = &plan.bonds[bond];
+                    for m in &b.members {
+                        if q >= m.rxq {
+                            continue;
+                        }
+                        let n = burst.rx(m.port, q);
+                        if n == 0 {
+                            continue;
+                        }
+                        let c = counters.port(m.index);
+                        c.rx.add(n as u64);
+                        let d = b.dist.load(&reader);
+                        if d.rx_mask & (1 << m.ordinal) == 0 {
+                            burst.free_all();
+                            c.drop(DropReason::Inactive, n as u64);
+                            continue;
+                        }
+                        deliver(
+                            plan, &reader, &mut txs, &mut burst, &p.to, q, counters, m.index,
+                        );
+                    }
+                }
+            }
         }
+        reader.quiescent();
     }
 }
 
-/// One RX burst on a path, processed and transmitted.
+/// Sends a received burst to its egress.
 #[inline]
-pub fn forward_once(burst: &mut Burst, p: &Path, q: u16, plan: &Plan, counters: &WorkerCounters) {
-    let n = burst.rx(p.rx_port, q);
-    if n == 0 {
-        return;
-    }
-    counters.port(p.rx_index).rx.add(n as u64);
+#[allow(clippy::too_many_arguments)]
+fn deliver(
+    plan: &Plan,
+    reader: &Reader<'_>,
+    txs: &mut [BondTx],
+    burst: &mut Burst,
+    to: &Egress,
+    q: u16,
+    counters: &WorkerCounters,
+    rx_index: usize,
+) {
     if plan.mode == FwdMode::Mac {
-        let mac = p.tx_mac;
+        let mac = to.mac();
         let bad = burst.retain(|d| {
             if d.len() < MIN_FRAME {
                 return false;
@@ -103,14 +191,31 @@ pub fn forward_once(burst: &mut Burst, p: &Path, q: u16, plan: &Plan, counters: 
         });
         if bad > 0 {
             counters
-                .port(p.rx_index)
+                .port(rx_index)
                 .drop(DropReason::Malformed, bad as u64);
         }
     }
-    let out = burst.tx(p.tx_port, q, plan.tx_retries);
-    let c = counters.port(p.tx_index);
-    c.tx.add(out.sent as u64);
-    if out.dropped > 0 {
-        c.drop(DropReason::TxFull, out.dropped as u64);
+    match *to {
+        Egress::Port { port, index, .. } => {
+            let out = burst.tx(port, q, plan.tx_retries);
+            let c = counters.port(index);
+            c.tx.add(u64::from(out.sent));
+            if out.dropped > 0 {
+                c.drop(DropReason::TxFull, u64::from(out.dropped));
+            }
+        }
+        Egress::Bond { bond: b, .. } => {
+            let bp = &plan.bonds[b];
+            let d = bp.dist.load(reader);
+            bond::transmit(
+                d,
+                &mut txs[b],
+                burst,
+                q,
+                plan.tx_retries,
+                counters,
+                bp.index,
+            );
+        }
     }
 }

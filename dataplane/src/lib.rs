@@ -2,6 +2,7 @@
 //! counters. Everything on the per-packet path here is allocation-free, lock-free and
 //! syscall-free.
 
+pub mod bond;
 pub mod burst;
 pub mod counters;
 pub mod eal;
@@ -11,6 +12,7 @@ pub mod hash;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
+pub mod rcu;
 pub mod reta;
 pub mod ring;
 pub mod testing;

@@ -327,6 +327,9 @@ impl Port {
         if self.state == State::Closed {
             return Ok(());
         }
+        if let Some(f) = EMULATED_DOWN.get(self.id as usize) {
+            f.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
         let stopped = self.stop();
         // SAFETY: valid port; after this the id is invalid.
         let rc = unsafe { dpdk_sys::rte_eth_dev_close(self.id) };
@@ -408,7 +411,7 @@ impl Port {
 
     /// Forces the link up or down (`rte_eth_dev_set_link_up/down`; net_ring and net_null
     /// support it, which is how tests inject failures).
-    pub fn set_link(&self, up: bool) -> Result<()> {
+    pub fn set_link(&self, up: bool) -> Result<LinkControl> {
         set_link_of(self.id, up)
             .map_err(|rc| Error::dpdk(format!("port {}: set link {}", self.name, updown(up)), rc))
     }
@@ -475,13 +478,22 @@ fn updown(up: bool) -> &'static str {
     if up { "up" } else { "down" }
 }
 
-/// The link of any port id, without blocking.
+/// Ports whose carrier bondd holds down itself, because their PMD cannot force its link
+/// (net_null, net_pcap, net_af_packet...). One flag per DPDK port id.
+static EMULATED_DOWN: [std::sync::atomic::AtomicBool; dpdk_sys::RTE_MAX_ETHPORTS as usize] =
+    [const { std::sync::atomic::AtomicBool::new(false) }; dpdk_sys::RTE_MAX_ETHPORTS as usize];
+
+/// The link of any port id, without blocking. A port whose carrier bondd emulates (see
+/// [`set_link_of`]) reads as down while it is held down.
 pub fn link_of(port: u16) -> Link {
     let mut l = dpdk_sys::rte_eth_link::default();
     // SAFETY: valid out pointer; an invalid port returns an error and leaves l zeroed.
     unsafe { dpdk_sys::rte_eth_link_get_nowait(port, &mut l) };
+    let held_down = EMULATED_DOWN
+        .get(port as usize)
+        .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed));
     Link {
-        up: l.link_status() != 0,
+        up: l.link_status() != 0 && !held_down,
         speed_mbps: if l.link_speed == u32::MAX {
             0
         } else {
@@ -492,8 +504,19 @@ pub fn link_of(port: u16) -> Link {
     }
 }
 
+/// How a link change was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkControl {
+    /// The PMD changed its link (`rte_eth_dev_set_link_up/down`).
+    Pmd,
+    /// The PMD cannot; bondd holds the carrier down in [`link_of`] instead. The port still
+    /// transmits what it is given, so frames sent to it before the monitor notices are
+    /// counted as lost by whoever measures.
+    Emulated,
+}
+
 /// Forces the link of any port id; returns the DPDK error code on failure.
-pub fn set_link_of(port: u16, up: bool) -> std::result::Result<(), i32> {
+pub fn set_link_of(port: u16, up: bool) -> std::result::Result<LinkControl, i32> {
     // SAFETY: plain calls on a port id; DPDK checks validity.
     let rc = unsafe {
         if up {
@@ -502,7 +525,20 @@ pub fn set_link_of(port: u16, up: bool) -> std::result::Result<(), i32> {
             dpdk_sys::rte_eth_dev_set_link_down(port)
         }
     };
-    if rc == 0 { Ok(()) } else { Err(rc) }
+    let flag = EMULATED_DOWN.get(port as usize);
+    if rc == 0 {
+        if let Some(f) = flag {
+            f.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+        return Ok(LinkControl::Pmd);
+    }
+    if (rc == -libc::ENOTSUP || rc == -libc::EOPNOTSUPP)
+        && let Some(f) = flag
+    {
+        f.store(!up, std::sync::atomic::Ordering::Relaxed);
+        return Ok(LinkControl::Emulated);
+    }
+    Err(rc)
 }
 
 /// Basic counters of any port id.

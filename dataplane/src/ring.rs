@@ -18,6 +18,8 @@ pub enum Sync {
 /// An `rte_ring` of mbuf pointers. Frees whatever mbufs it still holds on drop.
 pub struct Ring {
     ptr: NonNull<dpdk_sys::rte_ring>,
+    /// Created here (freed on drop), or found by name (left to its owner).
+    owned: bool,
 }
 
 // SAFETY: rte_ring is a concurrent FIFO; the sync discipline chosen at creation is the
@@ -39,7 +41,20 @@ impl Ring {
         // SAFETY: valid arguments; result checked.
         let p = unsafe { dpdk_sys::rte_ring_create(c.as_ptr(), count, -1, flags) };
         let ptr = NonNull::new(p).ok_or_else(|| Error::last(format!("creating ring {name:?}")))?;
-        Ok(Ring { ptr })
+        Ok(Ring { ptr, owned: true })
+    }
+
+    /// A ring someone else created (a PMD's, e.g. `ETH_RXTX0_net_ring0`), by name. Dropping
+    /// it frees nothing.
+    pub fn lookup(name: &str) -> Result<Ring> {
+        crate::eal::ensure_ready()?;
+        let c = CString::new(name)
+            .map_err(|_| Error::invalid(format!("ring name {name:?}"), "contains NUL"))?;
+        // SAFETY: valid C string.
+        let p = unsafe { dpdk_sys::rte_ring_lookup(c.as_ptr()) };
+        let ptr =
+            NonNull::new(p).ok_or_else(|| Error::last(format!("looking up ring {name:?}")))?;
+        Ok(Ring { ptr, owned: false })
     }
 
     /// The raw ring.
@@ -111,6 +126,9 @@ impl Ring {
 
 impl Drop for Ring {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         while !self.dequeue(1024).is_empty() {}
         // SAFETY: valid ring, nobody uses it any more.
         unsafe { dpdk_sys::rte_ring_free(self.ptr.as_ptr()) };

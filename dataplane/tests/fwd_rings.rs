@@ -1,10 +1,11 @@
 //! Forwarding through ring-backed ports: every byte and every count checked, no mbuf leaked.
 
 use dataplane::counters::{DropReason, WorkerCounters, sum_port};
-use dataplane::fwd::{self, FwdMode, Path, Plan};
+use dataplane::fwd::{self, Egress, FwdMode, Ingress, Path, Plan};
 use dataplane::mbuf::Mbuf;
 use dataplane::mempool::{DEFAULT_DATA_ROOM, PktPool};
 use dataplane::port::{Port, PortConfig};
+use dataplane::rcu::Qsbr;
 use dataplane::ring::{Ring, Sync};
 use dataplane::testing::{eal, uniq};
 use dataplane::worker::{Workers, usable_cores};
@@ -54,14 +55,20 @@ fn run_forwarding(mode: FwdMode, frames: &[Vec<u8>], expect_out: usize) -> (Vec<
     let plan = Arc::new(Plan {
         mode,
         paths: vec![Path {
-            rx_port: a.port.id(),
-            rx_index: 0,
-            rx_queues: 1,
-            tx_port: b.port.id(),
-            tx_index: 1,
-            tx_mac: [0x02, 0xee, 0xee, 0xee, 0xee, 0x01],
+            from: Ingress::Port {
+                port: a.port.id(),
+                index: 0,
+                rxq: 1,
+            },
+            to: Egress::Port {
+                port: b.port.id(),
+                index: 1,
+                mac: [0x02, 0xee, 0xee, 0xee, 0xee, 0x01],
+            },
         }],
+        bonds: vec![],
         tx_retries: 4,
+        qsbr: Arc::new(Qsbr::new(1)),
     });
     let counters = Arc::new(WorkerCounters::new(2));
     let (p2, c2) = (Arc::clone(&plan), Arc::clone(&counters));

@@ -1,0 +1,643 @@
+//! One bond's control state: members and their MII monitors, the active member, the
+//! redirection table, the published [`Distribution`], the event log and peer notification.
+//!
+//! Nothing here calls DPDK. The appliance feeds link readings in and carries out what comes
+//! back (frames to send, MACs to set), so the logic runs in tests with a virtual clock.
+
+pub mod mii;
+pub mod select;
+
+use crate::events::{BondEvent, EventLog, MemberRole};
+use crate::options::{BondOptions, FailOverMac, Mode};
+use crate::status;
+use dataplane::bond::{Distribution, MAX_MEMBERS, TxMode};
+use dataplane::port::Link;
+use dataplane::rcu::{Published, Qsbr};
+use dataplane::reta::RedirectionTable;
+use dataplane::wire::MacAddr;
+use mii::{MiiEvent, MiiMember, MiiParams, MiiState};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A member as the control thread knows it.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub name: String,
+    /// DPDK port id and runtime port index.
+    pub port: u16,
+    pub index: u16,
+    pub perm_mac: [u8; 6],
+    pub mii: MiiMember,
+    /// The last link reading.
+    pub link: Link,
+}
+
+/// What a member starts from.
+#[derive(Debug, Clone)]
+pub struct MemberInit {
+    pub name: String,
+    pub port: u16,
+    pub index: u16,
+    pub perm_mac: [u8; 6],
+    pub link: Link,
+}
+
+/// The bond's configured identity.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub mac: [u8; 6],
+    pub ipv4: Vec<Ipv4Addr>,
+    pub ipv6: Vec<Ipv6Addr>,
+}
+
+/// What the appliance must do after a tick.
+#[derive(Debug, Default)]
+pub struct Actions {
+    /// Frames for the control thread to send: (member ordinal, frame).
+    pub frames: Vec<(usize, Vec<u8>)>,
+    /// MAC addresses to set: (member ordinal, address) (`fail_over_mac=follow`).
+    pub macs: Vec<(usize, [u8; 6])>,
+    /// Something visible changed (rewrite the status file).
+    pub changed: bool,
+}
+
+/// Errors of runtime changes.
+#[derive(Debug, thiserror::Error)]
+pub enum BondError {
+    #[error("bond {bond}: no member named {member:?} (members: {members})")]
+    NoSuchMember {
+        bond: String,
+        member: String,
+        members: String,
+    },
+    #[error("bond {bond}: {why}")]
+    Refused { bond: String, why: String },
+}
+
+/// One bond's control state.
+pub struct Bond {
+    pub name: String,
+    pub opts: BondOptions,
+    pub members: Vec<Member>,
+    pub active: Option<usize>,
+    pub primary: Option<usize>,
+    force_primary: bool,
+    /// Carrier of the bond: at least one member up.
+    pub carrier: bool,
+    pub ident: Identity,
+    pub dist: Arc<Published<Distribution>>,
+    pub events: EventLog,
+    params: MiiParams,
+    reta: RedirectionTable,
+    /// Peer notifications still to send and ticks until the next.
+    notif_left: u32,
+    notif_countdown: u32,
+    /// Distributions published so far.
+    pub publishes: u64,
+}
+
+/// Events kept per bond for `show bonding events`.
+pub const EVENT_LOG_CAPACITY: usize = 1024;
+
+/// The data plane's hash policy for an option value.
+fn dp_policy(p: crate::options::XmitHashPolicy) -> dataplane::hash::XmitHashPolicy {
+    dataplane::hash::XmitHashPolicy::from_value(p.value() as u8).unwrap_or_default()
+}
+
+fn tx_mode(m: Mode) -> TxMode {
+    match m {
+        Mode::ActiveBackup => TxMode::ActiveBackup,
+        Mode::BalanceXor => TxMode::Xor,
+        Mode::Broadcast => TxMode::Broadcast,
+        // Only modes 0-3 are accepted by the config check today.
+        _ => TxMode::RoundRobin,
+    }
+}
+
+impl Bond {
+    /// Enslaves `members` (in order) with the finalized, validated `opts`.
+    pub fn new(
+        name: &str,
+        opts: BondOptions,
+        members: Vec<MemberInit>,
+        ident: Identity,
+        qsbr: Arc<Qsbr>,
+    ) -> Bond {
+        let miimon = opts.miimon;
+        let ticks = |ms: u32| ms.checked_div(miimon).unwrap_or(0);
+        let params = MiiParams {
+            miimon_ms: miimon,
+            updelay_ticks: ticks(opts.updelay),
+            downdelay_ticks: ticks(opts.downdelay),
+        };
+        let monitored = miimon > 0;
+        let ports: Vec<(u16, u16)> = members.iter().map(|m| (m.port, m.index)).collect();
+        let dist =
+            Distribution::empty(tx_mode(opts.mode), dp_policy(opts.xmit_hash_policy), &ports);
+        let events = EventLog::new(EVENT_LOG_CAPACITY);
+        let n = members.len().max(1);
+        let mut b = Bond {
+            name: name.to_owned(),
+            opts,
+            members: Vec::with_capacity(members.len()),
+            active: None,
+            primary: None,
+            force_primary: false,
+            carrier: false,
+            ident,
+            dist: Arc::new(Published::new(dist, qsbr)),
+            events,
+            params,
+            reta: RedirectionTable::new(n),
+            notif_left: 0,
+            notif_countdown: 0,
+            publishes: 0,
+        };
+        // Enslave one member at a time, reselecting after each, so that the log reads as the
+        // kernel's does (the first member up becomes active before the next is enslaved).
+        let ab = b.opts.mode == Mode::ActiveBackup;
+        for m in members {
+            let mii = MiiMember::enslave(m.link.up, &params, monitored);
+            b.members.push(Member {
+                name: m.name,
+                port: m.port,
+                index: m.index,
+                perm_mac: m.perm_mac,
+                mii,
+                link: m.link,
+            });
+            let i = b.members.len() - 1;
+            if b.opts.primary.as_deref() == Some(b.members[i].name.as_str()) {
+                b.primary = Some(i);
+            }
+            if b.opts.active_slave.as_deref() == Some(b.members[i].name.as_str())
+                && b.members[i].mii.state == MiiState::Up
+            {
+                b.active = Some(i);
+                b.force_primary = false;
+            }
+            let mut actions = Actions::default();
+            b.reselect(None, &mut actions);
+            let ev = BondEvent::Enslaved {
+                bond: b.name.clone(),
+                member: b.members[i].name.clone(),
+                active: !ab || b.active == Some(i),
+                link_up: b.members[i].mii.state != MiiState::Down,
+            };
+            log_event(&mut b.events, ev, None);
+        }
+        b.publish();
+        b
+    }
+
+    /// The monitor period, if the MII monitor runs.
+    pub fn miimon(&self) -> Option<Duration> {
+        (self.opts.miimon > 0).then(|| Duration::from_millis(u64::from(self.opts.miimon)))
+    }
+
+    /// One MII monitor tick with fresh link readings (one per member, in order). `detected`
+    /// is when the tick started (failover durations are measured from it).
+    pub fn mii_tick(&mut self, links: &[Link], detected: Instant) -> Actions {
+        let mut actions = Actions::default();
+        let ignore_updelay = self.active.is_none();
+        let mut commit = false;
+        let mut lost_active = false;
+        for (i, l) in links.iter().enumerate().take(self.members.len()) {
+            let role = (self.opts.mode == Mode::ActiveBackup).then(|| {
+                if self.active == Some(i) {
+                    MemberRole::Active
+                } else {
+                    MemberRole::Backup
+                }
+            });
+            let m = &mut self.members[i];
+            m.link = *l;
+            for ev in m
+                .mii
+                .tick(l.up, &self.params, ignore_updelay)
+                .into_iter()
+                .flatten()
+            {
+                let (bond, member) = (self.name.clone(), m.name.clone());
+                let e = match ev {
+                    MiiEvent::DownDelayed { delay_ms } => BondEvent::LinkDownDelayed {
+                        bond,
+                        member,
+                        role,
+                        delay_ms,
+                    },
+                    MiiEvent::UpAgain { after_ms } => {
+                        commit = true;
+                        log_event(
+                            &mut self.events,
+                            BondEvent::LinkUpAgain {
+                                bond: bond.clone(),
+                                member: member.clone(),
+                                after_ms,
+                            },
+                            None,
+                        );
+                        definitely_up(bond, member, l)
+                    }
+                    MiiEvent::UpDelayed { delay_ms } => BondEvent::LinkUpDelayed {
+                        bond,
+                        member,
+                        delay_ms,
+                    },
+                    MiiEvent::DownAgain { after_ms } => {
+                        commit = true;
+                        BondEvent::LinkDownAgain {
+                            bond,
+                            member,
+                            after_ms,
+                        }
+                    }
+                    MiiEvent::WentUp => {
+                        commit = true;
+                        definitely_up(bond, member, l)
+                    }
+                    MiiEvent::WentDown => {
+                        commit = true;
+                        if self.active == Some(i) {
+                            lost_active = true;
+                        }
+                        BondEvent::LinkDefinitelyDown { bond, member }
+                    }
+                };
+                log_event(&mut self.events, e, None);
+                actions.changed = true;
+            }
+        }
+        if commit {
+            self.reselect(lost_active.then_some(detected), &mut actions);
+            self.publish();
+        }
+        self.notify_tick(&mut actions);
+        actions
+    }
+
+    /// Chooses the active member again and logs what changed.
+    fn reselect(&mut self, detected: Option<Instant>, actions: &mut Actions) {
+        let cands: Vec<select::Candidate> = self
+            .members
+            .iter()
+            .map(|m| select::Candidate {
+                state: m.mii.state,
+                delay: m.mii.delay,
+                speed_mbps: m.link.speed_mbps,
+                full_duplex: m.link.full_duplex,
+            })
+            .collect();
+        let new = select::best(
+            &cands,
+            self.active,
+            self.primary,
+            self.opts.primary_reselect,
+            self.params.updelay_ticks,
+            std::mem::take(&mut self.force_primary),
+        );
+        let old = self.active;
+        if new != old {
+            if let Some(n) = new
+                && self.members[n].mii.state == MiiState::Back
+            {
+                let earlier_ms = self.members[n].mii.delay * self.params.miimon_ms;
+                self.members[n].mii.state = MiiState::Up;
+                self.members[n].mii.delay = 0;
+                if self.uses_active() {
+                    let ev = BondEvent::NewActiveEarlier {
+                        bond: self.name.clone(),
+                        member: self.members[n].name.clone(),
+                        earlier_ms,
+                    };
+                    log_event(&mut self.events, ev, None);
+                }
+            }
+            self.active = new;
+            actions.changed = true;
+            if self.uses_active()
+                && let Some(n) = new
+            {
+                let failover = detected.map(|t| t.elapsed());
+                let ev = BondEvent::NewActive {
+                    bond: self.name.clone(),
+                    member: self.members[n].name.clone(),
+                };
+                log_event(&mut self.events, ev, failover);
+                self.change_macs(old, n, actions);
+                if self.opts.num_peer_notif > 0 && self.has_addresses() {
+                    self.notif_left = u32::from(self.opts.num_peer_notif);
+                    self.notif_countdown = 0;
+                }
+            }
+        }
+        let carrier = self.members.iter().any(|m| m.mii.state == MiiState::Up);
+        if new != old || carrier != self.carrier {
+            if carrier && !self.carrier {
+                log_event(
+                    &mut self.events,
+                    BondEvent::ActiveInterfaceUp {
+                        bond: self.name.clone(),
+                    },
+                    None,
+                );
+            } else if !carrier && self.carrier {
+                log_event(
+                    &mut self.events,
+                    BondEvent::NoActiveInterface {
+                        bond: self.name.clone(),
+                    },
+                    None,
+                );
+            }
+            self.carrier = carrier;
+        }
+    }
+
+    fn uses_active(&self) -> bool {
+        self.opts.mode == Mode::ActiveBackup
+    }
+
+    fn has_addresses(&self) -> bool {
+        !self.ident.ipv4.is_empty() || !self.ident.ipv6.is_empty()
+    }
+
+    fn change_macs(&mut self, old: Option<usize>, new: usize, actions: &mut Actions) {
+        match self.opts.fail_over_mac {
+            FailOverMac::None => {}
+            FailOverMac::Active => {
+                // The bond takes the new active member's address.
+                self.ident.mac = self.members[new].perm_mac;
+            }
+            FailOverMac::Follow => {
+                actions.macs.push((new, self.ident.mac));
+                if let Some(o) = old {
+                    actions.macs.push((o, self.members[o].perm_mac));
+                }
+            }
+        }
+    }
+
+    /// Sends the due peer notifications (gratuitous ARP, unsolicited NA) on the active member.
+    fn notify_tick(&mut self, actions: &mut Actions) {
+        if self.notif_left == 0 {
+            return;
+        }
+        if self.notif_countdown > 0 {
+            self.notif_countdown -= 1;
+            return;
+        }
+        let Some(a) = self.active else {
+            self.notif_left = 0;
+            return;
+        };
+        for f in self.peer_frames() {
+            actions.frames.push((a, f));
+        }
+        self.notif_left -= 1;
+        let delay_ticks = self
+            .opts
+            .peer_notif_delay
+            .checked_div(self.params.miimon_ms)
+            .unwrap_or(0);
+        self.notif_countdown = delay_ticks.max(1) - 1;
+    }
+
+    /// One round of notifications: a gratuitous ARP per IPv4 address and an unsolicited NA
+    /// per IPv6 address, from the bond's MAC.
+    pub fn peer_frames(&self) -> Vec<Vec<u8>> {
+        let mac = MacAddr::from(self.ident.mac);
+        let mut out = Vec::new();
+        for ip in &self.ident.ipv4 {
+            let mut buf = [0u8; 64];
+            if let Ok(n) = dataplane::wire::arp::build_gratuitous_arp(
+                &mut buf,
+                mac,
+                *ip,
+                dataplane::wire::arp::ArpOp::Request,
+                None,
+            ) {
+                out.push(buf[..n].to_vec());
+            }
+        }
+        for ip in &self.ident.ipv6 {
+            let mut buf = [0u8; 128];
+            if let Ok(n) = dataplane::wire::icmpv6::build_unsolicited_na(&mut buf, mac, ip, None) {
+                out.push(buf[..n].to_vec());
+            }
+        }
+        out
+    }
+
+    /// Makes `member` the active one (active-backup), as writing `active_slave` does.
+    pub fn set_active(&mut self, member: &str) -> Result<Actions, BondError> {
+        let i = self.member_index(member)?;
+        if !self.uses_active() {
+            return Err(BondError::Refused {
+                bond: self.name.clone(),
+                why: format!("mode {} has no active member", self.opts.mode),
+            });
+        }
+        if self.members[i].mii.state != MiiState::Up {
+            return Err(BondError::Refused {
+                bond: self.name.clone(),
+                why: format!("member {member} is not up, so it cannot be made active"),
+            });
+        }
+        let mut actions = Actions::default();
+        if self.active != Some(i) {
+            let old = self.active;
+            self.active = Some(i);
+            log_event(
+                &mut self.events,
+                BondEvent::NewActive {
+                    bond: self.name.clone(),
+                    member: member.to_owned(),
+                },
+                None,
+            );
+            self.change_macs(old, i, &mut actions);
+            if self.opts.num_peer_notif > 0 && self.has_addresses() {
+                self.notif_left = u32::from(self.opts.num_peer_notif);
+                self.notif_countdown = 0;
+            }
+            self.publish();
+            self.notify_tick(&mut actions);
+            actions.changed = true;
+        }
+        Ok(actions)
+    }
+
+    /// Sets the primary member and reselects (`primary` written at run time).
+    pub fn set_primary(&mut self, member: Option<&str>) -> Result<Actions, BondError> {
+        self.primary = match member {
+            Some(m) => Some(self.member_index(m)?),
+            None => None,
+        };
+        self.opts.primary = member.map(str::to_owned);
+        log_event(
+            &mut self.events,
+            BondEvent::PrimaryChanged {
+                bond: self.name.clone(),
+                primary: member.map(str::to_owned),
+            },
+            None,
+        );
+        self.force_primary = true;
+        let mut actions = Actions::default();
+        self.reselect(None, &mut actions);
+        self.publish();
+        self.notify_tick(&mut actions);
+        actions.changed = true;
+        Ok(actions)
+    }
+
+    fn member_index(&self, name: &str) -> Result<usize, BondError> {
+        self.members
+            .iter()
+            .position(|m| m.name == name)
+            .ok_or_else(|| BondError::NoSuchMember {
+                bond: self.name.clone(),
+                member: name.to_owned(),
+                members: self
+                    .members
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Builds the distribution the members' states call for.
+    pub fn build_distribution(&mut self) -> Distribution {
+        let ports: Vec<(u16, u16)> = self.members.iter().map(|m| (m.port, m.index)).collect();
+        let mut d = Distribution::empty(
+            tx_mode(self.opts.mode),
+            dp_policy(self.opts.xmit_hash_policy),
+            &ports,
+        );
+        let ab = self.opts.mode == Mode::ActiveBackup;
+        let usable: Vec<bool> = (0..self.members.len())
+            .map(|i| {
+                if ab {
+                    self.active == Some(i)
+                } else {
+                    self.members[i].mii.state == MiiState::Up
+                }
+            })
+            .collect();
+        d.set_usable(&usable);
+        if usable.iter().any(|&u| u) {
+            // Moves only the buckets of members that left (or the share of one that joined).
+            let _ = self.reta.set_members(&usable);
+        }
+        d.reta = self.reta;
+        d.active = self.active.map(|a| a as u8);
+        d.packets_per_slave = u32::from(self.opts.packets_per_slave);
+        d.rx_mask = if ab && !self.opts.all_slaves_active {
+            self.active.map_or(0, |a| 1 << a)
+        } else {
+            (1u32 << self.members.len().min(MAX_MEMBERS)) - 1
+        };
+        d
+    }
+
+    /// Publishes the distribution for the current state.
+    pub fn publish(&mut self) {
+        let d = self.build_distribution();
+        self.dist.publish(d);
+        self.publishes += 1;
+    }
+
+    /// The `/proc/net/bonding` view of the bond.
+    pub fn snapshot(&self) -> status::BondSnapshot {
+        let o = &self.opts;
+        status::BondSnapshot {
+            name: self.name.clone(),
+            mode: status::BondMode::from_number(o.mode.value() as u32).unwrap_or_default(),
+            xmit_hash_policy:
+                status::XmitHashPolicy::from_number(o.xmit_hash_policy.value() as u32)
+                    .unwrap_or_default(),
+            tlb_dynamic_lb: o.tlb_dynamic_lb,
+            primary: self.primary.map(|p| self.members[p].name.clone()),
+            primary_reselect: status::PrimaryReselect::from_number(
+                o.primary_reselect.value() as u32
+            )
+            .unwrap_or_default(),
+            currently_active: self.active.map(|a| self.members[a].name.clone()),
+            mii_status: if self.carrier {
+                status::LinkStatus::Up
+            } else {
+                status::LinkStatus::Down
+            },
+            miimon_ms: o.miimon,
+            updelay_ms: self.params.updelay_ticks * o.miimon,
+            downdelay_ms: self.params.downdelay_ticks * o.miimon,
+            peer_notif_delay_ms: o.peer_notif_delay,
+            arp_interval_ms: o.arp_interval,
+            arp_missed_max: u32::from(o.arp_missed_max),
+            arp_ip_targets: o.arp_ip_target.clone(),
+            ns_ip6_targets: o.ns_ip6_target.clone(),
+            arp_validate: status::ArpValidate::from_number(o.arp_validate.value() as u32)
+                .unwrap_or_default(),
+            arp_all_targets: status::ArpAllTargets::from_number(o.arp_all_targets.value() as u32)
+                .unwrap_or_default(),
+            fail_over_mac: status::FailOverMac::from_number(o.fail_over_mac.value() as u32)
+                .unwrap_or_default(),
+            lacp: None,
+            members: self
+                .members
+                .iter()
+                .map(|m| status::MemberSnapshot {
+                    name: m.name.clone(),
+                    mii_status: match m.mii.state {
+                        MiiState::Up => status::MemberLink::Up,
+                        MiiState::Fail => status::MemberLink::GoingDown,
+                        MiiState::Down => status::MemberLink::Down,
+                        MiiState::Back => status::MemberLink::GoingBack,
+                    },
+                    speed_mbps: (m.link.speed_mbps > 0).then_some(m.link.speed_mbps),
+                    duplex: if !m.link.up {
+                        status::Duplex::Unknown
+                    } else if m.link.full_duplex {
+                        status::Duplex::Full
+                    } else {
+                        status::Duplex::Half
+                    },
+                    link_failure_count: m.mii.link_failure_count,
+                    perm_hwaddr: status::MacAddr(m.perm_mac),
+                    queue_id: 0,
+                    ad: None,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn definitely_up(bond: String, member: String, l: &Link) -> BondEvent {
+    BondEvent::LinkDefinitelyUp {
+        bond,
+        member,
+        speed_mbps: (l.speed_mbps > 0).then_some(l.speed_mbps),
+        duplex: if l.full_duplex {
+            status::Duplex::Full
+        } else {
+            status::Duplex::Half
+        },
+    }
+}
+
+/// Records an event and logs it in the kernel's words.
+pub fn log_event(log: &mut EventLog, ev: BondEvent, failover: Option<Duration>) {
+    let line = ev.dmesg_line();
+    match failover {
+        Some(d) => tracing::info!("{line} (failover {:.3} ms)", d.as_secs_f64() * 1e3),
+        None => match ev.level() {
+            crate::events::Level::Err => tracing::error!("{line}"),
+            crate::events::Level::Warn => tracing::warn!("{line}"),
+            _ => tracing::info!("{line}"),
+        },
+    }
+    log.push_with(ev, failover);
+}

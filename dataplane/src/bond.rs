@@ -1,0 +1,287 @@
+//! The bond data path: the immutable [`Distribution`] the control thread publishes for each
+//! bond, and the mode engines that split a burst into per-member sub-bursts.
+//!
+//! Members are named by their *ordinal*, their position in the bond's member list. The
+//! redirection table maps hash buckets to ordinals, so a member change moves only the buckets
+//! of the member that left (or the share a joining member takes).
+
+use crate::burst::{BURST, Burst};
+use crate::counters::{DropReason, WorkerCounters};
+use crate::hash::XmitHashPolicy;
+use crate::reta::RedirectionTable;
+
+/// Most members a bond may have.
+pub const MAX_MEMBERS: usize = 16;
+
+/// How a bond transmits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxMode {
+    /// balance-rr (0): a per-worker counter picks the member, `packets_per_slave` at a time.
+    RoundRobin,
+    /// active-backup (1): everything on the active member.
+    ActiveBackup,
+    /// balance-xor (2): by transmit hash through the redirection table.
+    Xor,
+    /// broadcast (3): every frame on every usable member (one mbuf, raised refcount).
+    Broadcast,
+}
+
+/// One bond's forwarding state, immutable once published.
+#[derive(Debug, Clone)]
+pub struct Distribution {
+    pub mode: TxMode,
+    pub policy: XmitHashPolicy,
+    /// DPDK port id and runtime port index (for counters) of every member, by ordinal.
+    pub ports: [u16; MAX_MEMBERS],
+    pub port_index: [u16; MAX_MEMBERS],
+    /// Number of members (usable or not).
+    pub members: u8,
+    /// Ordinals that may transmit, in member order.
+    pub usable: [u8; MAX_MEMBERS],
+    pub n_usable: u8,
+    /// For round-robin: the usable ordinal at or after each ordinal (wrapping), as Linux
+    /// moves on to the next member that can transmit.
+    pub rr_next: [u8; MAX_MEMBERS],
+    /// The active member (active-backup), also where balance-rr sends IGMP, as Linux does.
+    pub active: Option<u8>,
+    /// Hash bucket → ordinal (balance-xor).
+    pub reta: RedirectionTable,
+    /// Bit per ordinal: frames received on that member are delivered.
+    pub rx_mask: u32,
+    /// balance-rr: packets per member before moving on; 0 = random member.
+    pub packets_per_slave: u32,
+}
+
+impl Distribution {
+    /// A distribution where nothing may transmit or deliver (the state before the first MII
+    /// inspection).
+    pub fn empty(mode: TxMode, policy: XmitHashPolicy, ports: &[(u16, u16)]) -> Self {
+        let mut d = Distribution {
+            mode,
+            policy,
+            ports: [0; MAX_MEMBERS],
+            port_index: [0; MAX_MEMBERS],
+            members: ports.len() as u8,
+            usable: [0; MAX_MEMBERS],
+            n_usable: 0,
+            rr_next: [0; MAX_MEMBERS],
+            active: None,
+            reta: RedirectionTable::new(ports.len().max(1)),
+            rx_mask: 0,
+            packets_per_slave: 1,
+        };
+        for (i, &(p, idx)) in ports.iter().enumerate().take(MAX_MEMBERS) {
+            d.ports[i] = p;
+            d.port_index[i] = idx;
+        }
+        d
+    }
+
+    /// Sets the usable members (and the round-robin successor table from them).
+    pub fn set_usable(&mut self, usable: &[bool]) {
+        self.n_usable = 0;
+        for (o, &u) in usable.iter().enumerate().take(self.members as usize) {
+            if u {
+                self.usable[self.n_usable as usize] = o as u8;
+                self.n_usable += 1;
+            }
+        }
+        let n = self.members as usize;
+        for o in 0..n {
+            self.rr_next[o] = (0..n)
+                .map(|k| ((o + k) % n) as u8)
+                .find(|&c| usable.get(c as usize).copied().unwrap_or(false))
+                .unwrap_or(0);
+        }
+    }
+
+    /// True if the ordinal may transmit.
+    pub fn is_usable(&self, ordinal: u8) -> bool {
+        self.usable[..self.n_usable as usize].contains(&ordinal)
+    }
+}
+
+/// A worker's private transmit state for one bond: sub-bursts and the round-robin counter.
+pub struct BondTx {
+    subs: [Burst; MAX_MEMBERS],
+    rr: u64,
+    rng: u64,
+}
+
+impl BondTx {
+    /// Fresh state; `seed` makes the `packets_per_slave=0` choices differ per worker.
+    pub fn new(seed: u64) -> Self {
+        BondTx {
+            subs: std::array::from_fn(|_| Burst::new()),
+            rr: 0,
+            rng: seed | 1,
+        }
+    }
+
+    #[inline(always)]
+    fn random(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// True for an IPv4 IGMP frame (balance-rr sends those on the active member, as Linux does).
+#[inline(always)]
+fn is_igmp(frame: &[u8]) -> bool {
+    frame.len() >= 24 && frame[12] == 0x08 && frame[13] == 0x00 && frame[23] == 2
+}
+
+/// Transmits `burst` over the bond described by `d`, on TX queue `q` of its members. Counts
+/// per member (TX and drops) in `counters`, and frames with nowhere to go against
+/// `bond_index`. The burst is empty afterwards; nothing is lost track of.
+#[inline]
+pub fn transmit(
+    d: &Distribution,
+    st: &mut BondTx,
+    burst: &mut Burst,
+    q: u16,
+    retries: u32,
+    counters: &WorkerCounters,
+    bond_index: usize,
+) {
+    let n = burst.len();
+    if n == 0 {
+        return;
+    }
+    if d.n_usable == 0 {
+        burst.free_all();
+        counters
+            .port(bond_index)
+            .drop(DropReason::NoMember, n as u64);
+        return;
+    }
+    match d.mode {
+        TxMode::ActiveBackup => {
+            let Some(a) = d.active else {
+                burst.free_all();
+                counters
+                    .port(bond_index)
+                    .drop(DropReason::NoMember, n as u64);
+                return;
+            };
+            flush_one(d, burst, a, q, retries, counters);
+            return;
+        }
+        TxMode::Xor => {
+            for &m in burst.as_slice() {
+                // SAFETY: burst-owned mbuf.
+                let h = d.policy.hash(unsafe { crate::mbuf::raw_data(m) });
+                let o = d.reta.lookup(h) as usize;
+                // SAFETY: ownership moves from `burst` to the sub-burst; `burst` is forgotten below.
+                let _ = unsafe { st.subs[o].push_raw(m) };
+            }
+        }
+        TxMode::RoundRobin => {
+            let members = d.members as u64;
+            for &m in burst.as_slice() {
+                // SAFETY: burst-owned mbuf.
+                let frame = unsafe { crate::mbuf::raw_data(m) };
+                let o = match d.active {
+                    Some(a) if is_igmp(frame) => a,
+                    _ => {
+                        let id = match d.packets_per_slave {
+                            0 => st.random(),
+                            1 => {
+                                st.rr = st.rr.wrapping_add(1);
+                                st.rr
+                            }
+                            pps => {
+                                st.rr = st.rr.wrapping_add(1);
+                                st.rr / u64::from(pps)
+                            }
+                        };
+                        d.rr_next[(id % members) as usize]
+                    }
+                };
+                // SAFETY: as above.
+                let _ = unsafe { st.subs[o as usize].push_raw(m) };
+            }
+        }
+        TxMode::Broadcast => {
+            let k = d.n_usable as usize;
+            for &m in burst.as_slice() {
+                if k > 1 {
+                    // SAFETY: one reference per member that will transmit it.
+                    unsafe { dpdk_sys::rte_mbuf_refcnt_update(m, (k - 1) as i16) };
+                }
+                for &o in &d.usable[..k] {
+                    // SAFETY: each sub-burst owns one reference.
+                    let _ = unsafe { st.subs[o as usize].push_raw(m) };
+                }
+            }
+        }
+    }
+    // SAFETY: every mbuf now belongs to a sub-burst.
+    unsafe { burst.forget_all() };
+    for o in 0..d.members as usize {
+        if !st.subs[o].is_empty() {
+            let (sub, port, idx) = (&mut st.subs[o], d.ports[o], d.port_index[o]);
+            let out = sub.tx(port, q, retries);
+            let c = counters.port(idx as usize);
+            c.tx.add(u64::from(out.sent));
+            if out.dropped > 0 {
+                c.drop(DropReason::TxFull, u64::from(out.dropped));
+            }
+        }
+    }
+}
+
+#[inline]
+fn flush_one(
+    d: &Distribution,
+    burst: &mut Burst,
+    o: u8,
+    q: u16,
+    retries: u32,
+    counters: &WorkerCounters,
+) {
+    let out = burst.tx(d.ports[o as usize], q, retries);
+    let c = counters.port(d.port_index[o as usize] as usize);
+    c.tx.add(u64::from(out.sent));
+    if out.dropped > 0 {
+        c.drop(DropReason::TxFull, u64::from(out.dropped));
+    }
+}
+
+const _: () = assert!(BURST <= u16::MAX as usize);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rr_successor_skips_unusable_members() {
+        let mut d = Distribution::empty(
+            TxMode::RoundRobin,
+            XmitHashPolicy::Layer2,
+            &[(0, 0), (1, 1), (2, 2), (3, 3)],
+        );
+        d.set_usable(&[true, false, true, true]);
+        assert_eq!(&d.rr_next[..4], &[0, 2, 2, 3]);
+        assert_eq!(&d.usable[..d.n_usable as usize], &[0, 2, 3]);
+        d.set_usable(&[false, false, false, true]);
+        assert_eq!(&d.rr_next[..4], &[3, 3, 3, 3]);
+        assert!(d.is_usable(3) && !d.is_usable(0));
+    }
+
+    #[test]
+    fn igmp_detection() {
+        let mut f = vec![0u8; 60];
+        f[12] = 0x08;
+        f[23] = 2;
+        assert!(is_igmp(&f));
+        f[23] = 17;
+        assert!(!is_igmp(&f));
+        assert!(!is_igmp(&f[..20]));
+    }
+}
