@@ -41,6 +41,17 @@ enum Cmd {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Print, for every frame of a pcap, its transmit hash and the member it would take (as
+    /// `ovs-appctl bond/hash` does), so an operator can predict which link a flow uses.
+    Hash {
+        /// layer2, layer2+3, layer3+4, encap2+3, encap3+4, vlan+srcmac (or 0-5).
+        #[arg(long)]
+        policy: String,
+        /// Members in the bond, all up.
+        #[arg(long)]
+        members: usize,
+        pcap: PathBuf,
+    },
     /// Write a pcap of UDP test traffic: one frame per flow.
     GenPcap {
         #[arg(long, short)]
@@ -98,6 +109,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Cmd::Hash {
+            policy,
+            members,
+            pcap,
+        } => hash(&policy, members, &pcap),
         Cmd::GenPcap { out, flows, size } => {
             if !(control::pcap::MIN_FRAME..=9000).contains(&size) {
                 bail!("--size {size}: a frame must be 60 to 9000 bytes (without FCS)");
@@ -173,6 +189,51 @@ fn run(
     }
     if json {
         println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+fn hash(policy: &str, members: usize, pcap: &std::path::Path) -> Result<()> {
+    use dataplane::hash::XmitHashPolicy;
+    use dataplane::reta::{RETA_SIZE, RedirectionTable};
+    // testpmd's short names are accepted too.
+    let name = match policy {
+        "l2" => "layer2",
+        "l23" => "layer2+3",
+        "l34" => "layer3+4",
+        other => other,
+    };
+    let p: XmitHashPolicy = name.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "--policy {policy:?}: unknown transmit hash policy (expected layer2, layer2+3, \
+             layer3+4, encap2+3, encap3+4, vlan+srcmac, 0-5, or testpmd's l2, l23, l34)"
+        )
+    })?;
+    let max = dataplane::bond::MAX_MEMBERS;
+    if !(1..=max).contains(&members) {
+        bail!("--members {members}: a bond has 1 to {max} members");
+    }
+    let frames = control::pcap::read_file(pcap)?;
+    let reta = RedirectionTable::new(members);
+    println!(
+        "# policy {p}, {members} members: bondd maps hash & {} through a redirection table \
+         (equal to Linux's hash % {members} when {members} divides {RETA_SIZE})",
+        RETA_SIZE - 1
+    );
+    println!(
+        "{:>6}  {:>10}  {:>6}  {:>6}  {:>12}",
+        "frame", "hash", "bucket", "member", "linux-member"
+    );
+    for (i, f) in frames.iter().enumerate() {
+        let h = p.hash(f);
+        println!(
+            "{:>6}  {:#010x}  {:>6}  {:>6}  {:>12}",
+            i + 1,
+            h,
+            RedirectionTable::bucket(h),
+            reta.lookup(h),
+            dataplane::hash::member_for(h, members)
+        );
     }
     Ok(())
 }
