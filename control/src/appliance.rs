@@ -452,6 +452,16 @@ impl Appliance {
         &self.bonds
     }
 
+    /// The workers' counters (for measurements that sample them from another thread).
+    pub fn counters(&self) -> Vec<Arc<WorkerCounters>> {
+        self.counters.clone()
+    }
+
+    /// When the appliance started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
     /// Current figures of every port.
     pub fn sample(&self) -> Vec<PortSample> {
         self.ports

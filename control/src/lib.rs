@@ -2,6 +2,7 @@
 //! modules) the slow protocols and the shell.
 
 pub mod appliance;
+pub mod bench;
 pub mod bond;
 pub mod config;
 pub mod demo;

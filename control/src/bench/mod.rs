@@ -1,0 +1,3 @@
+//! `bondd bench`: measurements that need the appliance in-process.
+
+pub mod failover;
