@@ -98,6 +98,17 @@ pub fn eal_args(c: &Checked, huge_free_mb: u64) -> Vec<String> {
     args
 }
 
+/// How the control thread transmits on a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ControlTx {
+    /// Not a bond member: the control thread never sends there.
+    None,
+    /// Its own TX queue.
+    Queue(u16),
+    /// Through worker 0 (the driver could not give it a queue).
+    Relay,
+}
+
 /// One port's figures at one instant.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PortSample {
@@ -137,8 +148,10 @@ pub struct Appliance {
     bonds: Vec<Bond>,
     plan: Option<Arc<Plan>>,
     ports: Vec<Port>,
-    /// TX queue of each port reserved for the control thread (bond members only).
-    ctrl_txq: Vec<Option<u16>>,
+    /// How the control thread transmits on each port.
+    ctrl_txq: Vec<ControlTx>,
+    /// Control frames for worker 0 to send (ports with `ControlTx::Relay`).
+    relay: Option<Arc<dataplane::ring::Ring>>,
     /// Frames the control thread sent, and could not send.
     pub ctrl_sent: u64,
     pub ctrl_failed: u64,
@@ -184,35 +197,32 @@ impl Appliance {
         for (i, (p, spec)) in ports.iter().zip(&checked.ports).enumerate() {
             let info = p.info().map_err(|e| port_err(i, e))?;
             // Bond members get one more TX queue, the control thread's own, so that LACPDUs
-            // and gratuitous ARPs never contend with the workers for a queue.
-            let txq = nworkers + u16::from(spec.bond.is_some());
-            if info.max_tx_queues < txq {
-                let hint = if info.driver.contains("af_packet") {
-                    format!(" (add qpairs={txq} to the device string)")
-                } else {
-                    String::new()
-                };
+            // and gratuitous ARPs never contend with the workers for a queue. Where the driver
+            // cannot have it (net_tap wants as many RX as TX queues; af_packet has qpairs),
+            // the control thread hands its frames to worker 0 instead (see `configure` below).
+            if info.max_tx_queues < nworkers {
                 return Err(port_err(
                     i,
                     dataplane::Error::invalid(
                         "TX queues",
                         format!(
-                            "needs {txq} TX queues ({nworkers} workers{}), driver {} offers {}{hint}",
-                            if spec.bond.is_some() {
-                                " + control"
-                            } else {
-                                ""
-                            },
-                            info.driver,
-                            info.max_tx_queues
+                            "{nworkers} workers need a TX queue each, driver {} offers {}",
+                            info.driver, info.max_tx_queues
                         ),
                     ),
                 ));
             }
-            ctrl_txq.push(spec.bond.map(|_| nworkers));
+            let want_ctrl = spec.bond.is_some() && info.max_tx_queues > nworkers;
+            ctrl_txq.push(if want_ctrl {
+                ControlTx::Queue(nworkers)
+            } else if spec.bond.is_some() {
+                ControlTx::Relay
+            } else {
+                ControlTx::None
+            });
             qcfg.push(PortConfig {
                 rx_queues: nworkers.min(info.max_rx_queues).max(1),
-                tx_queues: txq,
+                tx_queues: nworkers + u16::from(want_ctrl),
                 rx_desc: spec.rx_desc,
                 tx_desc: spec.tx_desc,
             });
@@ -245,9 +255,34 @@ impl Appliance {
 
         let mut perm_macs = Vec::with_capacity(ports.len());
         for (i, (p, q)) in ports.iter_mut().zip(&qcfg).enumerate() {
-            p.configure(q, pool).map_err(|e| port_err(i, e))?;
+            if let Err(e) = p.configure(q, pool) {
+                if ctrl_txq[i] != ControlTx::Queue(nworkers) {
+                    return Err(port_err(i, e));
+                }
+                // The driver refused the extra queue: relay control frames through worker 0.
+                tracing::info!(
+                    "port {}: no TX queue of its own for the control thread ({e}); \
+                     control frames go through worker 0",
+                    checked.ports[i].name
+                );
+                ctrl_txq[i] = ControlTx::Relay;
+                let q = PortConfig {
+                    tx_queues: nworkers,
+                    ..*q
+                };
+                p.configure(&q, pool).map_err(|e| port_err(i, e))?;
+            }
             perm_macs.push(p.mac().unwrap_or_default());
         }
+        let relay = if ctrl_txq.contains(&ControlTx::Relay) {
+            Some(Arc::new(dataplane::ring::Ring::create(
+                &format!("bondd_relay{}", std::process::id()),
+                1024,
+                dataplane::ring::Sync::SingleProducerSingleConsumer,
+            )?))
+        } else {
+            None
+        };
         // Bond MACs: configured, or the first member's. With fail_over_mac=none every member
         // takes it; with follow only the active one will (set at failover).
         let bond_macs: Vec<[u8; 6]> = checked
@@ -385,9 +420,11 @@ impl Appliance {
             bonds: bond_plans,
             tx_retries: cfg.run.tx_retries,
             qsbr,
+            control_relay: relay.clone(),
+            relay_index: nports + bonds.len(),
         });
         let counters: Vec<Arc<WorkerCounters>> = (0..nworkers)
-            .map(|_| Arc::new(WorkerCounters::new(nports + bonds.len())))
+            .map(|_| Arc::new(WorkerCounters::new(nports + bonds.len() + 1)))
             .collect();
         let per_worker = counters.clone();
         let plan2 = Arc::clone(&plan);
@@ -421,6 +458,7 @@ impl Appliance {
             plan: Some(plan),
             ports,
             ctrl_txq,
+            relay,
             ctrl_sent: 0,
             ctrl_failed: 0,
             pool: pool_slot,
@@ -541,19 +579,29 @@ impl Appliance {
         }
     }
 
-    /// Sends one frame on the control thread's own TX queue of port `i`.
+    /// Sends one frame from the control thread on port `i`: on its own TX queue, or through
+    /// worker 0 where the port has none for it.
     fn send_control(&self, i: usize, frame: &[u8]) -> bool {
-        let (Some(q), Some(pool)) = (self.ctrl_txq[i], self.pool.as_ref()) else {
+        let Some(pool) = self.pool.as_ref() else {
             return false;
         };
-        let Some(m) = dataplane::mbuf::Mbuf::from_bytes(pool, frame) else {
+        let Some(mut m) = dataplane::mbuf::Mbuf::from_bytes(pool, frame) else {
             return false;
         };
-        let mut burst = dataplane::burst::Burst::new();
-        if burst.push(m).is_err() {
-            return false;
+        match (self.ctrl_txq[i], &self.relay) {
+            (ControlTx::Queue(q), _) => {
+                let mut burst = dataplane::burst::Burst::new();
+                if burst.push(m).is_err() {
+                    return false;
+                }
+                burst.tx(self.ports[i].id(), q, 3).sent == 1
+            }
+            (ControlTx::Relay, Some(r)) => {
+                m.set_port(self.ports[i].id());
+                r.enqueue(m).is_ok()
+            }
+            _ => false,
         }
-        burst.tx(self.ports[i].id(), q, 3).sent == 1
     }
 
     fn write_status(&self, b: usize) {
@@ -662,6 +710,7 @@ impl Appliance {
             self.write_status(b);
         }
         self.plan = None;
+        self.relay = None;
         for p in &self.ports {
             p.drain_rx();
         }

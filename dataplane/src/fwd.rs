@@ -10,6 +10,7 @@ use crate::bond::{self, BondTx, Distribution};
 use crate::burst::Burst;
 use crate::counters::{DropReason, WorkerCounters};
 use crate::rcu::{Published, Qsbr, Reader};
+use crate::ring::Ring;
 use crate::worker::WorkerCtx;
 use std::sync::Arc;
 
@@ -109,6 +110,11 @@ pub struct Plan {
     /// Extra transmit attempts for what a port refuses before the rest is freed and counted.
     pub tx_retries: u32,
     pub qsbr: Arc<Qsbr>,
+    /// Control frames (LACPDUs, gratuitous ARPs) for ports on which the control thread has no
+    /// TX queue of its own: worker 0 sends them on its queue, to the port in `mbuf.port`.
+    pub control_relay: Option<Arc<Ring>>,
+    /// Counter block for relayed control frames that a port refused.
+    pub relay_index: usize,
 }
 
 /// The shortest frame the `mac` engine will rewrite: an Ethernet header.
@@ -122,7 +128,11 @@ pub fn run(ctx: &WorkerCtx, plan: &Plan, counters: &WorkerCounters) {
         .map(|b| BondTx::new(0x9e37_79b9_7f4a_7c15 ^ ((ctx.index as u64) << 32) ^ b as u64))
         .collect();
     let mut burst = Burst::new();
+    let relay = plan.control_relay.as_deref().filter(|_| ctx.index == 0);
     while !ctx.should_stop() {
+        if let Some(r) = relay {
+            relay_control(r, &mut burst, q, counters, plan.relay_index);
+        }
         for p in &plan.paths {
             match p.from {
                 Ingress::Port { port, index, rxq } => {
@@ -164,6 +174,30 @@ pub fn run(ctx: &WorkerCtx, plan: &Plan, counters: &WorkerCounters) {
             }
         }
         reader.quiescent();
+    }
+}
+
+/// Sends the control thread's frames, each on TX queue `q` of the port it names.
+#[inline]
+fn relay_control(r: &Ring, burst: &mut Burst, q: u16, counters: &WorkerCounters, index: usize) {
+    if r.dequeue_into(burst) == 0 {
+        return;
+    }
+    let mut refused = 0u64;
+    for &m in burst.as_slice() {
+        let mut one = m;
+        // SAFETY: an owned mbuf from the relay ring; the PMD takes it if it returns 1.
+        let sent = unsafe { dpdk_sys::rte_eth_tx_burst((*m).port, q, &mut one, 1) };
+        if sent == 0 {
+            // SAFETY: still ours.
+            unsafe { dpdk_sys::rte_pktmbuf_free(m) };
+            refused += 1;
+        }
+    }
+    // SAFETY: every mbuf was either sent or freed above.
+    unsafe { burst.forget_all() };
+    if refused > 0 {
+        counters.port(index).drop(DropReason::TxFull, refused);
     }
 }
 

@@ -68,6 +68,12 @@ impl Mbuf {
         unsafe { (*self.0.as_ptr()).port }
     }
 
+    /// Sets the port the mbuf is meant for (the control-frame relay reads it).
+    pub fn set_port(&mut self, port: u16) {
+        // SAFETY: owned mbuf.
+        unsafe { (*self.0.as_ptr()).port = port };
+    }
+
     /// Grows the packet by `len` bytes at the tail and returns them, or None if no room.
     pub fn append(&mut self, len: usize) -> Option<&mut [u8]> {
         let len16 = u16::try_from(len).ok()?;

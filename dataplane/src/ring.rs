@@ -117,6 +117,27 @@ impl Ring {
         out
     }
 
+    /// Dequeues into the free room of `burst` without allocating; returns how many came.
+    #[inline]
+    pub fn dequeue_into(&self, burst: &mut crate::burst::Burst) -> usize {
+        let mut buf = [std::ptr::null_mut::<libc::c_void>(); crate::burst::BURST];
+        let room = (crate::burst::BURST - burst.len()) as u32;
+        // SAFETY: buf has room for `room` pointers.
+        let n = unsafe {
+            dpdk_sys::rte_ring_dequeue_burst(
+                self.ptr.as_ptr(),
+                buf.as_mut_ptr(),
+                room,
+                std::ptr::null_mut(),
+            )
+        } as usize;
+        for &p in &buf[..n] {
+            // SAFETY: the ring held owned mbufs; the burst has room (n <= room).
+            let _ = unsafe { burst.push_raw(p as *mut dpdk_sys::rte_mbuf) };
+        }
+        n
+    }
+
     /// Entries currently queued.
     pub fn count(&self) -> u32 {
         // SAFETY: valid ring.

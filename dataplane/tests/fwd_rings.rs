@@ -69,6 +69,8 @@ fn run_forwarding(mode: FwdMode, frames: &[Vec<u8>], expect_out: usize) -> (Vec<
         bonds: vec![],
         tx_retries: 4,
         qsbr: Arc::new(Qsbr::new(1)),
+        control_relay: None,
+        relay_index: 0,
     });
     let counters = Arc::new(WorkerCounters::new(2));
     let (p2, c2) = (Arc::clone(&plan), Arc::clone(&counters));
