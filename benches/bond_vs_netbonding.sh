@@ -165,9 +165,9 @@ run_testpmd() {
     echo stop >&3 && echo quit >&3
   ) || true
   wait "$pid" || true
-  tr -d '\033' <"$out" | grep -iE 'warn|fail|error|not supported|bond' \
-    | grep -vE '^(testpmd> )*(show|start|stop|quit)|Forward statistics|NUMA should be configured' \
-    | sed "s/^\(testpmd> \)*/[$bond] /" >>"$WORK/tp.msgs" || true
+  tr -d '\033' <"$out" | sed 's/^\(testpmd> \)*//' | grep -iE 'warn|fail|error|not supported|bond' \
+    | grep -vE '^(show|start|stop|quit)|[RT]X-errors:|NUMA should be configured' \
+    | sed -e "s/^\([a-z_]*\)([0-9]*) -/\1 -/" -e "s/^/$bond\t/" >>"$WORK/tp.msgs" || true
   # Exactly two streams, pcap port 0 <-> bond port 3; anything else is a set-up error.
   if [ "$(grep -cE 'RX P=[0-9]+/Q=[0-9]+ .*-> TX P=' "$out")" != 2 ] \
      || ! grep -qE 'RX P=0/Q=0 .*-> TX P=3/Q=0' "$out" || ! grep -qE 'RX P=3/Q=0 .*-> TX P=0/Q=0' "$out"; then
@@ -248,11 +248,15 @@ for row in "${ROWS[@]}"; do
 done
 echo "(split: % of the members' TX frames on eth0/eth1; net_bonding: member ports 1/2)"
 
+# Each distinct message once, with how many runs printed it and for which devargs.
 if [ -s "$WORK/bondd.msgs" ]; then
-  echo; echo "bondd warnings/errors (unique, count):"; sort "$WORK/bondd.msgs" | uniq -c | head -20
+  echo; echo "bondd warnings/errors (count, message):"
+  sort "$WORK/bondd.msgs" | uniq -c | sort -rn | awk 'NR<=20'
 fi
 if [ -s "$WORK/tp.msgs" ]; then
-  echo; echo "testpmd/net_bonding messages (unique, count):"; sort "$WORK/tp.msgs" | uniq -c | head -30
+  echo; echo "testpmd/net_bonding messages (count, message, net_bonding devargs):"
+  awk -F'\t' '{n[$2]++; if (!(($2, $1) in seen)) {seen[$2, $1]; m[$2] = m[$2] " | " $1}}
+    END {for (k in n) printf "%7d  %s  [%s]\n", n[k], k, substr(m[k], 4)}' "$WORK/tp.msgs" | sort -k2
 fi
 if [ "$FAILED" -ne 0 ]; then
   echo "some figure could not be measured (nan): runs too short, or a tool failed" >&2

@@ -84,6 +84,17 @@ impl Rig {
             &mut std::io::sink(),
         );
     }
+    /// Runs the control loop until `secs` after the appliance started (scheduled events are
+    /// timed from the start too, so checkpoints do not drift with setup time).
+    fn run_to(&mut self, secs: f64) {
+        let target = self.app().started() + Duration::from_secs_f64(secs);
+        let now = std::time::Instant::now();
+        assert!(
+            now < target,
+            "the test is already past its {secs} s checkpoint"
+        );
+        self.run((target - now).as_millis() as u64);
+    }
     /// Frames member `m` sent on queue `q`.
     fn sent(&self, m: usize, q: usize) -> Vec<Vec<u8>> {
         let r = Ring::lookup(&format!("ETH_RXTX{q}_{}", self.members[m])).unwrap();
@@ -254,19 +265,19 @@ fn failover_and_primary_reselection_with_peer_notification() {
             .map(|i| control::pcap::UdpFlows::default().frame(k * 1000 + i))
             .collect()
     };
-    r.run(100);
+    r.run_to(0.15);
     // Startup: eth0 became active and announced the bond's address twice.
     let garps = r.control(0);
     assert_eq!(garps.len(), 2, "two gratuitous ARPs at startup");
     r.inject(&batch(1), 0);
-    r.run(300); // to t=0.4: eth0 went down at 0.3 and the monitor noticed within 5 ms
+    r.run_to(0.45); // eth0 went down at 0.3 and the monitor noticed within 5 ms
     assert!(
         r.status().contains("Currently Active Slave: eth1"),
         "{}",
         r.status()
     );
     r.inject(&batch(2), 0);
-    r.run(400); // to t=0.8: eth0 back at 0.6, primary with reselect=always takes over
+    r.run_to(0.85); // eth0 back at 0.6, primary with reselect=always takes over
     assert!(
         r.status().contains("Currently Active Slave: eth0"),
         "{}",
@@ -345,13 +356,13 @@ fn primary_reselect_failure_keeps_the_backup() {
 fn downdelay_and_updelay_hold_the_change_back() {
     let _g = eal();
     let mut r = rig(
-        "mode = 1\nmiimon = 10\ndowndelay = 100\nupdelay = 200",
+        "mode = 1\nmiimon = 10\ndowndelay = 200\nupdelay = 200",
         2,
         &[1],
-        "[[run.event]]\nat_s = 0.1\naction = \"link-down\"\nport = \"eth0\"\n\
-         [[run.event]]\nat_s = 0.5\naction = \"link-up\"\nport = \"eth0\"\n",
+        "[[run.event]]\nat_s = 0.2\naction = \"link-down\"\nport = \"eth0\"\n\
+         [[run.event]]\nat_s = 0.8\naction = \"link-up\"\nport = \"eth0\"\n",
     );
-    r.run(150); // 50 ms into the downdelay
+    r.run_to(0.3); // 100 ms into the downdelay
     assert!(
         r.status().contains("Currently Active Slave: eth0"),
         "still eth0 during downdelay"
@@ -361,19 +372,19 @@ fn downdelay_and_updelay_hold_the_change_back() {
         "{}",
         r.status()
     );
-    r.run(100); // 150 ms after the loss: past the downdelay
+    r.run_to(0.55); // 350 ms after the loss: past the downdelay
     assert!(
         r.status().contains("Currently Active Slave: eth1"),
         "{}",
         r.status()
     );
-    r.run(350); // t=0.6: 100 ms into the updelay
+    r.run_to(0.9); // 100 ms into the updelay
     assert!(
         r.status().contains("MII Status: going back"),
         "{}",
         r.status()
     );
-    r.run(200); // t=0.8: past the updelay
+    r.run_to(1.15); // past the updelay
     let eth0 = r.status()[r.status().find("Slave Interface: eth0").unwrap()..].to_owned();
     assert!(eth0.contains("MII Status: up"), "{eth0}");
     let ev = r.events();
@@ -384,7 +395,7 @@ fn downdelay_and_updelay_hold_the_change_back() {
             .unwrap_or_else(|| panic!("{s} not in {ev:#?}"))
     };
     assert!(
-        pos("link status down for active interface, disabling it in 100 ms")
+        pos("link status down for active interface, disabling it in 200 ms")
             < pos("definitely down")
     );
     assert!(pos("link status up, enabling it in 200 ms") < pos("definitely up"));
@@ -398,8 +409,8 @@ fn downdelay_and_updelay_hold_the_change_back() {
             .unwrap()
             .mono_us
     };
-    let held = t("definitely down") - t("disabling it in 100 ms");
-    assert!(held >= 95_000, "downdelay held the member for {held} us");
+    let held = t("definitely down") - t("disabling it in 200 ms");
+    assert!(held >= 195_000, "downdelay held the member for {held} us");
     let held = t("definitely up") - t("enabling it in 200 ms");
     assert!(held >= 195_000, "updelay held the member for {held} us");
     r.finish();
