@@ -171,7 +171,7 @@ run_testpmd() {
   # Exactly two streams, pcap port 0 <-> bond port 3; anything else is a set-up error.
   if [ "$(grep -cE 'RX P=[0-9]+/Q=[0-9]+ .*-> TX P=' "$out")" != 2 ] \
      || ! grep -qE 'RX P=0/Q=0 .*-> TX P=3/Q=0' "$out" || ! grep -qE 'RX P=3/Q=0 .*-> TX P=0/Q=0' "$out"; then
-    { echo "testpmd ($bond): not forwarding pcap port 0 <-> bond port 3 only:"; grep -E 'RX P=|Cause|rror' "$out" | head -5; } >&2
+    { echo "testpmd ($bond): not forwarding pcap port 0 <-> bond port 3 only:"; grep -E 'RX P=|Cause|probe' "$out" | head -5; } >&2
     echo "nan nan nan"; return
   fi
   tr -d '\033' <"$out" | awk -v copies="$copies" '

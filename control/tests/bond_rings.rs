@@ -30,6 +30,11 @@ struct Rig {
 
 /// A LAN ring port forwarding one way into `bond0` of `n` ring members.
 fn rig(bond: &str, n: usize, workers: &[usize], extra: &str) -> Rig {
+    rig_dir(bond, n, workers, extra, "from = \"lan\"\nto = \"bond0\"")
+}
+
+/// As [`rig`], with the direction given as the `[[forward]]` from/to lines.
+fn rig_dir(bond: &str, n: usize, workers: &[usize], extra: &str, direction: &str) -> Rig {
     let _ = dataplane::worker::usable_cores();
     let dir = TempDir::new("bond");
     // Short names: the PMD names its rings ETH_RXTX<q>_<device> and DPDK caps ring (memzone)
@@ -46,7 +51,7 @@ fn rig(bond: &str, n: usize, workers: &[usize], extra: &str) -> Rig {
         text += &format!("[[bond.member]]\nname = \"eth{i}\"\ndevice = \"{m}\"\n");
     }
     text += &format!(
-        "[[forward]]\nfrom = \"lan\"\nto = \"bond0\"\nbidirectional = false\n\
+        "[[forward]]\n{direction}\nbidirectional = false\n\
          [run]\nstats_period_ms = 0\nrun_dir = \"{}\"\n{extra}",
         dir.0.display()
     );
@@ -110,6 +115,21 @@ impl Rig {
     /// Frames member `m` sent from the control thread.
     fn control(&self, m: usize) -> Vec<Vec<u8>> {
         self.sent(m, self.workers)
+    }
+    /// Injects frames as if member `m` had received them.
+    fn receive_on(&self, m: usize, frames: &[Vec<u8>]) {
+        let r = Ring::lookup(&format!("ETH_RXTX0_{}", self.members[m])).unwrap();
+        for f in frames {
+            r.enqueue(Mbuf::from_bytes(&self.pool, f).unwrap()).unwrap();
+        }
+    }
+    /// Frames the LAN port sent.
+    fn lan_sent(&self) -> Vec<Vec<u8>> {
+        let r = Ring::lookup(&format!("ETH_RXTX0_{}", self.lan)).unwrap();
+        r.dequeue(usize::MAX)
+            .iter()
+            .map(|x| x.data().to_vec())
+            .collect()
     }
     fn status(&self) -> String {
         std::fs::read_to_string(self.dir.0.join("bond0")).unwrap()
@@ -473,5 +493,64 @@ fn all_members_down_drops_and_counts() {
     );
     let samples = r.app().bond_samples();
     assert_eq!(samples[0].no_member_drops, 50, "dropped and counted");
+    r.finish();
+}
+
+#[test]
+fn active_backup_delivers_only_what_the_active_member_receives() {
+    let _g = eal();
+    for all_active in [false, true] {
+        let mut r = rig_dir(
+            &format!(
+                "mode = \"active-backup\"\nprimary = \"eth0\"\nall_slaves_active = {all_active}"
+            ),
+            2,
+            &[1],
+            "",
+            "from = \"bond0\"\nto = \"lan\"",
+        );
+        let on_active = flows(40);
+        let on_backup: Vec<Vec<u8>> = (100..130)
+            .map(|i| control::pcap::UdpFlows::default().frame(i))
+            .collect();
+        r.receive_on(0, &on_active);
+        r.receive_on(1, &on_backup);
+        settle(&mut r);
+        let got = r.lan_sent();
+        let samples = r.app().sample();
+        let eth1 = samples.iter().find(|p| p.name == "eth1").unwrap();
+        if all_active {
+            assert_eq!(
+                got.len(),
+                70,
+                "all_slaves_active=1 delivers from the backup too"
+            );
+            assert_eq!(eth1.worker.dropped(), 0);
+        } else {
+            assert_eq!(got, on_active, "only the active member delivers");
+            assert_eq!(
+                eth1.worker.drops[dataplane::counters::DropReason::Inactive as usize],
+                30,
+                "frames on the backup are dropped and counted"
+            );
+        }
+        r.finish();
+    }
+}
+
+#[test]
+fn balance_modes_deliver_from_every_member() {
+    let _g = eal();
+    let mut r = rig_dir(
+        "mode = \"balance-xor\"",
+        2,
+        &[1],
+        "",
+        "from = \"bond0\"\nto = \"lan\"",
+    );
+    r.receive_on(0, &flows(20));
+    r.receive_on(1, &flows(25));
+    settle(&mut r);
+    assert_eq!(r.lan_sent().len(), 45);
     r.finish();
 }
