@@ -29,7 +29,7 @@ pub use table::{
 };
 pub use types::{
     AdSelect, ArpAllTargets, ArpValidate, FailOverMac, LacpRate, MacAddr, MacAddrParseError, Mode,
-    ModeSet, PrimaryReselect, XmitHashPolicy,
+    ModeSet, OptionEnum, PrimaryReselect, XmitHashPolicy,
 };
 
 use table::lookup;
@@ -441,7 +441,7 @@ impl BondOptions {
             O::PrimaryReselect => self.primary_reselect = PrimaryReselect::from_str(raw)?,
             O::ActiveSlave => self.active_slave = parse_interface(spec, raw)?,
             O::FailOverMac => self.fail_over_mac = FailOverMac::from_str(raw)?,
-            O::XmitHashPolicy => self.xmit_hash_policy = XmitHashPolicy::from_str(raw)?,
+            O::XmitHashPolicy => self.xmit_hash_policy = XmitHashPolicy::parse_option(raw)?,
             O::PacketsPerSlave => self.packets_per_slave = narrow(spec, raw, num()?)?,
             O::TlbDynamicLb => self.tlb_dynamic_lb = flag()?,
             O::LpInterval => self.lp_interval = narrow(spec, raw, num()?)?,

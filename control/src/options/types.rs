@@ -4,13 +4,67 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub use dataplane::hash::XmitHashPolicy;
+
 use super::OptionError;
 use super::table::{OptionId, spec};
 
+/// An enum-valued bonding option: the values with their Linux names and
+/// numbers.  Implemented by every enum declared here and by the data plane's
+/// [`XmitHashPolicy`] (which the hash implementation owns).
+pub trait OptionEnum: Copy + Eq + 'static {
+    /// The option this enum is the value of.
+    const OPTION: OptionId;
+
+    /// Every value, in the order of the Linux value table.
+    fn all() -> &'static [Self];
+
+    /// The Linux name of this value.
+    fn name(self) -> &'static str;
+
+    /// The Linux number of this value.
+    fn value(self) -> u64;
+
+    /// Looks a value up by its Linux number.
+    fn from_value(value: u64) -> Option<Self>;
+
+    /// Looks a value up by its exact Linux name (no numbers, no `default`).
+    fn from_name(name: &str) -> Option<Self> {
+        Self::all().iter().copied().find(|v| v.name() == name)
+    }
+
+    /// Parses `raw` through the option table, so that it accepts exactly
+    /// what the option accepts (names, numbers and the `default` keyword).
+    fn parse_option(raw: &str) -> Result<Self, OptionError> {
+        let spec = spec(Self::OPTION);
+        let number = spec.parse_number(raw)?;
+        Self::from_value(number).ok_or_else(|| spec.invalid(raw))
+    }
+}
+
+impl OptionEnum for XmitHashPolicy {
+    const OPTION: OptionId = OptionId::XmitHashPolicy;
+
+    fn all() -> &'static [Self] {
+        &XmitHashPolicy::ALL
+    }
+
+    fn name(self) -> &'static str {
+        XmitHashPolicy::name(self)
+    }
+
+    fn value(self) -> u64 {
+        XmitHashPolicy::value(self)
+    }
+
+    fn from_value(value: u64) -> Option<Self> {
+        XmitHashPolicy::from_value(value)
+    }
+}
+
 /// Declares an enum whose variants carry the Linux name and number of a
-/// bonding option value.  Parsing (`FromStr`) goes through the option table
-/// so that it accepts exactly what the option accepts (names, numbers and the
-/// `default` keyword).
+/// bonding option value, with its [`OptionEnum`] impl.  Parsing (`FromStr`)
+/// is [`OptionEnum::parse_option`]: through the option table.
 macro_rules! named_enum {
     (
         $(#[$meta:meta])*
@@ -44,6 +98,26 @@ macro_rules! named_enum {
             }
         }
 
+        impl OptionEnum for $name {
+            const OPTION: OptionId = OptionId::$id;
+
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+
+            fn name(self) -> &'static str {
+                $name::name(self)
+            }
+
+            fn value(self) -> u64 {
+                $name::value(self)
+            }
+
+            fn from_value(value: u64) -> Option<Self> {
+                $name::from_value(value)
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.name())
@@ -54,9 +128,7 @@ macro_rules! named_enum {
             type Err = OptionError;
 
             fn from_str(s: &str) -> Result<Self, OptionError> {
-                let spec = spec(OptionId::$id);
-                let number = spec.parse_number(s)?;
-                Self::from_value(number).ok_or_else(|| spec.invalid(s))
+                Self::parse_option(s)
             }
         }
     };
@@ -94,19 +166,6 @@ impl Mode {
 
     const fn bit(self) -> u8 {
         1u8 << (self.value() as u32)
-    }
-}
-
-named_enum! {
-    /// Transmit hash policy (`xmit_hash_policy`).
-    XmitHashPolicy, option = XmitHashPolicy {
-        #[default]
-        Layer2 = 0, "layer2";
-        Layer34 = 1, "layer3+4";
-        Layer23 = 2, "layer2+3";
-        Encap23 = 3, "encap2+3";
-        Encap34 = 4, "encap3+4";
-        VlanSrcMac = 5, "vlan+srcmac";
     }
 }
 
