@@ -156,12 +156,31 @@ impl Mode {
     }
 
     /// Modes that have a single active member and therefore honour
-    /// `primary` and `active_slave`.
+    /// `primary` and `active_slave` (kernel `bond_mode_uses_primary()`).
     pub const fn uses_primary(self) -> bool {
         matches!(
             self,
             Mode::ActiveBackup | Mode::BalanceTlb | Mode::BalanceAlb
         )
+    }
+
+    /// balance-tlb or balance-alb (kernel `bond_is_lb()`).
+    pub const fn is_lb(self) -> bool {
+        matches!(self, Mode::BalanceTlb | Mode::BalanceAlb)
+    }
+
+    /// The descriptive name printed on the `Bonding Mode:` line of
+    /// `/proc/net/bonding/<bond>` (kernel `bond_mode_name()`).
+    pub const fn proc_name(self) -> &'static str {
+        match self {
+            Mode::BalanceRr => "load balancing (round-robin)",
+            Mode::ActiveBackup => "fault-tolerance (active-backup)",
+            Mode::BalanceXor => "load balancing (xor)",
+            Mode::Broadcast => "fault-tolerance (broadcast)",
+            Mode::Ieee8023ad => "IEEE 802.3ad Dynamic link aggregation",
+            Mode::BalanceTlb => "transmit load balancing",
+            Mode::BalanceAlb => "adaptive load balancing",
+        }
     }
 
     const fn bit(self) -> u8 {
