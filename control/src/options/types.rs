@@ -1,10 +1,11 @@
-//! Typed values of the named bonding options, the mode set used by the
-//! option metadata, and the MAC address newtype.
+//! Typed values of the named bonding options and the mode set used by the
+//! option metadata.
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use dataplane::hash::XmitHashPolicy;
+pub use dataplane::wire::MacAddr;
 
 use super::OptionError;
 use super::table::{OptionId, spec};
@@ -299,57 +300,5 @@ impl fmt::Display for ModeSet {
 impl fmt::Debug for ModeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ModeSet({self})")
-    }
-}
-
-/// An Ethernet MAC address, written `xx:xx:xx:xx:xx:xx`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl MacAddr {
-    /// `00:00:00:00:00:00`.
-    pub const ZERO: MacAddr = MacAddr([0; 6]);
-
-    /// Group (multicast or broadcast) address: I/G bit of the first octet.
-    pub const fn is_multicast(&self) -> bool {
-        self.0[0] & 1 == 1
-    }
-
-    /// All six octets are zero.
-    pub fn is_zero(&self) -> bool {
-        self.0 == [0; 6]
-    }
-}
-
-/// Error returned when a MAC address string is not `xx:xx:xx:xx:xx:xx`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a MAC address (expected six two-digit hex octets separated by ':')")]
-pub struct MacAddrParseError(pub String);
-
-impl FromStr for MacAddr {
-    type Err = MacAddrParseError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || MacAddrParseError(s.to_string());
-        let mut out = [0u8; 6];
-        let mut parts = s.split(':');
-        for slot in out.iter_mut() {
-            let part = parts.next().ok_or_else(err)?;
-            if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(err());
-            }
-            *slot = u8::from_str_radix(part, 16).map_err(|_| err())?;
-        }
-        if parts.next().is_some() {
-            return Err(err());
-        }
-        Ok(MacAddr(out))
-    }
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e, g] = self.0;
-        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
     }
 }
