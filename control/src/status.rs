@@ -90,80 +90,30 @@ use crate::options::{
     AdSelect, ArpAllTargets, ArpValidate, FailOverMac, LacpRate, Mode, OptionEnum, PrimaryReselect,
     XmitHashPolicy,
 };
+use dataplane::wire::MacAddr;
 use serde::{Deserialize, Serialize};
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
 
 // ---------------------------------------------------------------------------
 // Small value types
 // ---------------------------------------------------------------------------
 
-/// An Ethernet MAC address, printed like the kernel's `%pM`
-/// (lower-case hex, colon separated).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MacAddr(pub [u8; 6]);
+/// The JSON form of a [`MacAddr`], for `#[serde(with)]`: the kernel's
+/// `%pM` text (lower-case hex, colon separated); reading accepts what
+/// [`MacAddr::parse_loose`] does.
+pub mod mac_serde {
+    use dataplane::wire::MacAddr;
+    use serde::Deserialize;
 
-impl MacAddr {
-    /// `00:00:00:00:00:00`
-    pub const ZERO: MacAddr = MacAddr([0; 6]);
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = &self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
+    pub fn serialize<S: serde::Serializer>(m: &MacAddr, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(m)
     }
-}
 
-/// Error parsing a [`MacAddr`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MacParseError(pub String);
-
-impl fmt::Display for MacParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid MAC address {:?}", self.0)
-    }
-}
-
-impl std::error::Error for MacParseError {}
-
-impl FromStr for MacAddr {
-    type Err = MacParseError;
-
-    /// Accepts `aa:bb:cc:dd:ee:ff` (either case, `:` or `-` separated).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || MacParseError(s.to_string());
-        let mut out = [0u8; 6];
-        let mut parts = s.split([':', '-']);
-        for slot in out.iter_mut() {
-            let p = parts.next().ok_or_else(err)?;
-            if p.len() != 2 {
-                return Err(err());
-            }
-            *slot = u8::from_str_radix(p, 16).map_err(|_| err())?;
-        }
-        if parts.next().is_some() {
-            return Err(err());
-        }
-        Ok(MacAddr(out))
-    }
-}
-
-impl Serialize for MacAddr {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for MacAddr {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        MacAddr::parse_loose(&s)
+            .ok_or_else(|| serde::de::Error::custom(format_args!("invalid MAC address {s:?}")))
     }
 }
 
@@ -479,6 +429,7 @@ pub struct LacpSnapshot {
     /// `ad_actor_sys_prio` (65535 by default).
     pub system_priority: u16,
     /// `ad_actor_system`, or the bond's MAC.
+    #[serde(with = "mac_serde")]
     pub system_mac: MacAddr,
     /// `None` prints `bond <name> has no active aggregator`.
     pub active_aggregator: Option<AggregatorInfo>,
@@ -505,6 +456,7 @@ pub struct AggregatorInfo {
     pub num_ports: u16,
     pub actor_key: u16,
     pub partner_key: u16,
+    #[serde(with = "mac_serde")]
     pub partner_mac: MacAddr,
 }
 
@@ -517,6 +469,7 @@ pub struct MemberSnapshot {
     pub speed_mbps: Option<u32>,
     pub duplex: Duplex,
     pub link_failure_count: u32,
+    #[serde(with = "mac_serde")]
     pub perm_hwaddr: MacAddr,
     pub queue_id: u16,
     /// 802.3ad per-port state; in mode 802.3ad `None` (or an
@@ -544,6 +497,7 @@ pub struct MemberAdSnapshot {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LacpduDetails {
     pub system_priority: u16,
+    #[serde(with = "mac_serde")]
     pub system_mac: MacAddr,
     pub key: u16,
     pub port_priority: u16,
