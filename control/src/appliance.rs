@@ -326,7 +326,7 @@ impl Appliance {
                 spec.device,
                 p.id(),
                 p.mac()
-                    .map(|m| dataplane::port::fmt_mac(&m))
+                    .map(|m| dataplane::wire::MacAddr(m).to_string())
                     .unwrap_or_default(),
                 p.rx_queues(),
                 p.tx_queues(),

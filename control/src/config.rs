@@ -708,20 +708,10 @@ impl RawBond {
     }
 }
 
-/// Parses `aa:bb:cc:dd:ee:ff` (or with dashes).
+/// Parses `aa:bb:cc:dd:ee:ff` (or with dashes); see
+/// [`dataplane::wire::MacAddr::parse_loose`].
 pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let parts: Vec<&str> = s.split([':', '-']).collect();
-    if parts.len() != 6 {
-        return None;
-    }
-    let mut m = [0u8; 6];
-    for (i, p) in parts.iter().enumerate() {
-        if p.len() != 2 {
-            return None;
-        }
-        m[i] = u8::from_str_radix(p, 16).ok()?;
-    }
-    Some(m)
+    dataplane::wire::MacAddr::parse_loose(s).map(<[u8; 6]>::from)
 }
 
 #[cfg(test)]

@@ -182,7 +182,8 @@ pub enum BondEvent {
     PermHwaddrInUse {
         bond: String,
         member: String,
-        mac: crate::status::MacAddr,
+        #[serde(with = "crate::status::mac_serde")]
+        mac: dataplane::wire::MacAddr,
     },
     /// `Destroying bond`
     DestroyingBond { bond: String },
@@ -694,7 +695,7 @@ pub fn civil_from_days(days: i128) -> (i128, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::MacAddr;
+    use dataplane::wire::MacAddr;
 
     fn b() -> String {
         "bond0".to_string()

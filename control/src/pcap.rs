@@ -1,6 +1,7 @@
 //! Classic pcap files (little-endian, microsecond timestamps, Ethernet link type): a writer,
 //! a reader, and a generator of UDP test traffic for the demo and the benchmarks.
 
+use dataplane::wire::checksum;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
@@ -104,23 +105,6 @@ pub fn read_file(path: &Path) -> Result<Vec<Vec<u8>>, PcapError> {
     Ok(frames)
 }
 
-/// The Internet checksum of `data`.
-pub fn inet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for c in data.chunks(2) {
-        let w = if c.len() == 2 {
-            u16::from_be_bytes([c[0], c[1]])
-        } else {
-            u16::from_be_bytes([c[0], 0])
-        };
-        sum += w as u32;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// What UDP test traffic to generate.
 #[derive(Debug, Clone)]
 pub struct UdpFlows {
@@ -166,7 +150,7 @@ impl UdpFlows {
         let src = [10, (flow >> 16) as u8, (flow >> 8) as u8, flow as u8];
         ip[12..16].copy_from_slice(&src);
         ip[16..20].copy_from_slice(&[10, 255, 0, 1]);
-        let ck = inet_checksum(ip);
+        let ck = checksum::of(ip);
         ip[10..12].copy_from_slice(&ck.to_be_bytes());
         let udp = &mut f[34..42];
         // Not a function of the address's low byte alone: with sport = f(flow) mod 256 equal
@@ -212,7 +196,7 @@ mod tests {
         assert_eq!(keys.len(), 2048, "every flow has its own address/port");
         assert!(back.iter().all(|f| f.len() == 128));
         // IPv4 header checksum verifies to zero.
-        assert_eq!(inet_checksum(&back[7][14..34]), 0);
+        assert_eq!(checksum::of(&back[7][14..34]), 0);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -86,80 +86,34 @@
 //!   LACPDU details; see [`ProcOptions::privileged`].
 //! * Newest kernels know the `ad_select` value `actor_port_prio`.
 
+use crate::options::{
+    AdSelect, ArpAllTargets, ArpValidate, FailOverMac, LacpRate, Mode, OptionEnum, PrimaryReselect,
+    XmitHashPolicy,
+};
+use dataplane::wire::MacAddr;
 use serde::{Deserialize, Serialize};
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
 
 // ---------------------------------------------------------------------------
 // Small value types
 // ---------------------------------------------------------------------------
 
-/// An Ethernet MAC address, printed like the kernel's `%pM`
-/// (lower-case hex, colon separated).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MacAddr(pub [u8; 6]);
+/// The JSON form of a [`MacAddr`], for `#[serde(with)]`: the kernel's
+/// `%pM` text (lower-case hex, colon separated); reading accepts what
+/// [`MacAddr::parse_loose`] does.
+pub mod mac_serde {
+    use dataplane::wire::MacAddr;
+    use serde::Deserialize;
 
-impl MacAddr {
-    /// `00:00:00:00:00:00`
-    pub const ZERO: MacAddr = MacAddr([0; 6]);
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = &self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
+    pub fn serialize<S: serde::Serializer>(m: &MacAddr, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(m)
     }
-}
 
-/// Error parsing a [`MacAddr`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MacParseError(pub String);
-
-impl fmt::Display for MacParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid MAC address {:?}", self.0)
-    }
-}
-
-impl std::error::Error for MacParseError {}
-
-impl FromStr for MacAddr {
-    type Err = MacParseError;
-
-    /// Accepts `aa:bb:cc:dd:ee:ff` (either case, `:` or `-` separated).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || MacParseError(s.to_string());
-        let mut out = [0u8; 6];
-        let mut parts = s.split([':', '-']);
-        for slot in out.iter_mut() {
-            let p = parts.next().ok_or_else(err)?;
-            if p.len() != 2 {
-                return Err(err());
-            }
-            *slot = u8::from_str_radix(p, 16).map_err(|_| err())?;
-        }
-        if parts.next().is_some() {
-            return Err(err());
-        }
-        Ok(MacAddr(out))
-    }
-}
-
-impl Serialize for MacAddr {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for MacAddr {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        MacAddr::parse_loose(&s)
+            .ok_or_else(|| serde::de::Error::custom(format_args!("invalid MAC address {s:?}")))
     }
 }
 
@@ -231,6 +185,9 @@ pub fn ipv6_compressed(addr: &Ipv6Addr) -> String {
 /// Serialized form of a kernel bonding option value: both the number and
 /// the kernel's option string.  When deserializing either may be omitted,
 /// but if both are given they must agree.
+///
+/// The snapshot holds the option enums of [`crate::options`] (and the data
+/// plane's [`XmitHashPolicy`]); this is their JSON form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionValue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,201 +196,84 @@ pub struct OptionValue {
     pub name: Option<String>,
 }
 
-macro_rules! kernel_option {
-    (
-        $(#[$meta:meta])*
-        $vis:vis enum $name:ident default $default:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = ($num:expr, $text:expr) ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(into = "OptionValue", try_from = "OptionValue")]
-        $vis enum $name {
-            $( $(#[$vmeta])* $variant ),+
-        }
-
-        impl $name {
-            /// Every value, in kernel numbering order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The kernel's numeric value of the option.
-            pub const fn number(self) -> u32 {
-                match self { $($name::$variant => $num),+ }
-            }
-
-            /// The kernel's option string (as accepted by sysfs / `ip link`).
-            pub const fn name(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// Value with the given kernel number.
-            pub fn from_number(n: u32) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.number() == n)
-            }
-
-            /// Value with the given kernel option string.
-            pub fn from_name(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.name() == s)
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                $name::$default
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.name())
-            }
-        }
-
-        impl From<$name> for OptionValue {
-            fn from(v: $name) -> OptionValue {
-                OptionValue { number: Some(v.number()), name: Some(v.name().to_string()) }
-            }
-        }
-
-        impl TryFrom<OptionValue> for $name {
-            type Error = String;
-            fn try_from(v: OptionValue) -> Result<Self, String> {
-                let by_num = match v.number {
-                    Some(n) => Some($name::from_number(n).ok_or_else(|| {
-                        format!("unknown {} number {}", stringify!($name), n)
-                    })?),
-                    None => None,
-                };
-                let by_name = match v.name.as_deref() {
-                    Some(s) => Some($name::from_name(s).ok_or_else(|| {
-                        format!("unknown {} name {:?}", stringify!($name), s)
-                    })?),
-                    None => None,
-                };
-                match (by_num, by_name) {
-                    (Some(a), Some(b)) if a != b => Err(format!(
-                        "{} number {} does not match name {:?}",
-                        stringify!($name), a.number(), b.name()
-                    )),
-                    (Some(a), _) | (None, Some(a)) => Ok(a),
-                    (None, None) => Err(format!("{}: number or name required", stringify!($name))),
-                }
-            }
-        }
-    };
-}
-
-kernel_option! {
-    /// Bonding mode (`mode=`).
-    pub enum BondMode default BalanceRr {
-        BalanceRr = (0, "balance-rr"),
-        ActiveBackup = (1, "active-backup"),
-        BalanceXor = (2, "balance-xor"),
-        Broadcast = (3, "broadcast"),
-        Ieee8023ad = (4, "802.3ad"),
-        BalanceTlb = (5, "balance-tlb"),
-        BalanceAlb = (6, "balance-alb"),
-    }
-}
-
-impl BondMode {
-    /// The descriptive name printed on the `Bonding Mode:` line
-    /// (kernel `bond_mode_name()`).
-    pub const fn proc_name(self) -> &'static str {
-        match self {
-            BondMode::BalanceRr => "load balancing (round-robin)",
-            BondMode::ActiveBackup => "fault-tolerance (active-backup)",
-            BondMode::BalanceXor => "load balancing (xor)",
-            BondMode::Broadcast => "fault-tolerance (broadcast)",
-            BondMode::Ieee8023ad => "IEEE 802.3ad Dynamic link aggregation",
-            BondMode::BalanceTlb => "transmit load balancing",
-            BondMode::BalanceAlb => "adaptive load balancing",
+impl OptionValue {
+    /// The form of `v`: its number and its name.
+    pub fn of<T: OptionEnum>(v: T) -> OptionValue {
+        OptionValue {
+            // Every kernel option number is tiny.
+            number: u32::try_from(v.value()).ok(),
+            name: Some(v.name().to_string()),
         }
     }
 
-    /// Modes with a primary / currently active member
-    /// (kernel `bond_mode_uses_primary()`).
-    pub const fn uses_primary(self) -> bool {
-        matches!(
-            self,
-            BondMode::ActiveBackup | BondMode::BalanceTlb | BondMode::BalanceAlb
-        )
-    }
-
-    /// balance-tlb or balance-alb (kernel `bond_is_lb()`).
-    pub const fn is_lb(self) -> bool {
-        matches!(self, BondMode::BalanceTlb | BondMode::BalanceAlb)
-    }
-}
-
-kernel_option! {
-    /// Transmit hash policy (`xmit_hash_policy=`).
-    pub enum XmitHashPolicy default Layer2 {
-        Layer2 = (0, "layer2"),
-        Layer34 = (1, "layer3+4"),
-        Layer23 = (2, "layer2+3"),
-        Encap23 = (3, "encap2+3"),
-        Encap34 = (4, "encap3+4"),
-        VlanSrcMac = (5, "vlan+srcmac"),
+    /// The value this form stands for; `label` names the type in errors.
+    pub fn resolve<T: OptionEnum>(&self, label: &str) -> Result<T, String> {
+        let by_num = match self.number {
+            Some(n) => {
+                Some(T::from_value(n.into()).ok_or_else(|| format!("unknown {label} number {n}"))?)
+            }
+            None => None,
+        };
+        let by_name = match self.name.as_deref() {
+            Some(s) => Some(T::from_name(s).ok_or_else(|| format!("unknown {label} name {s:?}"))?),
+            None => None,
+        };
+        match (by_num, by_name) {
+            (Some(a), Some(b)) if a != b => Err(format!(
+                "{label} number {} does not match name {:?}",
+                a.value(),
+                b.name()
+            )),
+            (Some(a), _) | (None, Some(a)) => Ok(a),
+            (None, None) => Err(format!("{label}: number or name required")),
+        }
     }
 }
 
-kernel_option! {
-    /// `primary_reselect=`
-    pub enum PrimaryReselect default Always {
-        Always = (0, "always"),
-        Better = (1, "better"),
-        Failure = (2, "failure"),
-    }
+/// Implements `Serialize` / `Deserialize` through [`OptionValue`] for the
+/// option enums; the label names the type in deserialization errors.
+macro_rules! option_value_serde {
+    ($($ty:ty => $label:literal),+ $(,)?) => {$(
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                OptionValue::of(*self).serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                OptionValue::deserialize(d)?
+                    .resolve($label)
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+    )+};
 }
 
-kernel_option! {
-    /// `fail_over_mac=`
-    pub enum FailOverMac default None {
-        None = (0, "none"),
-        Active = (1, "active"),
-        Follow = (2, "follow"),
-    }
+option_value_serde! {
+    Mode => "BondMode",
+    PrimaryReselect => "PrimaryReselect",
+    FailOverMac => "FailOverMac",
+    ArpValidate => "ArpValidate",
+    ArpAllTargets => "ArpAllTargets",
+    LacpRate => "LacpRate",
+    AdSelect => "AdSelect",
 }
 
-kernel_option! {
-    /// `arp_validate=` (not shown in the procfs text).
-    pub enum ArpValidate default None {
-        None = (0, "none"),
-        Active = (1, "active"),
-        Backup = (2, "backup"),
-        All = (3, "all"),
-        Filter = (4, "filter"),
-        FilterActive = (5, "filter_active"),
-        FilterBackup = (6, "filter_backup"),
-    }
-}
+/// [`OptionValue`] form of the data plane's [`XmitHashPolicy`], for
+/// `#[serde(with)]` (the enum is defined in another crate).
+mod xmit_hash_policy_serde {
+    use super::{OptionValue, XmitHashPolicy};
+    use serde::{Deserialize, Serialize};
 
-kernel_option! {
-    /// `arp_all_targets=` (not shown in the procfs text).
-    pub enum ArpAllTargets default Any {
-        Any = (0, "any"),
-        All = (1, "all"),
+    pub fn serialize<S: serde::Serializer>(p: &XmitHashPolicy, s: S) -> Result<S::Ok, S::Error> {
+        OptionValue::of(*p).serialize(s)
     }
-}
 
-kernel_option! {
-    /// `lacp_rate=`
-    pub enum LacpRate default Slow {
-        Slow = (0, "slow"),
-        Fast = (1, "fast"),
-    }
-}
-
-kernel_option! {
-    /// `ad_select=`
-    pub enum AdSelect default Stable {
-        Stable = (0, "stable"),
-        Bandwidth = (1, "bandwidth"),
-        Count = (2, "count"),
-        /// Only in the newest kernels.
-        ActorPortPrio = (3, "actor_port_prio"),
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<XmitHashPolicy, D::Error> {
+        OptionValue::deserialize(d)?
+            .resolve("XmitHashPolicy")
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -541,7 +381,8 @@ impl ChurnState {
 pub struct BondSnapshot {
     /// Bond name, e.g. `bond0` (used by `bond <name> has no active aggregator`).
     pub name: String,
-    pub mode: BondMode,
+    pub mode: Mode,
+    #[serde(with = "xmit_hash_policy_serde")]
     pub xmit_hash_policy: XmitHashPolicy,
     /// `tlb_dynamic_lb` (default true).  When false in balance-tlb (or alb),
     /// the kernel also prints the `Transmit Hash Policy:` line.
@@ -588,6 +429,7 @@ pub struct LacpSnapshot {
     /// `ad_actor_sys_prio` (65535 by default).
     pub system_priority: u16,
     /// `ad_actor_system`, or the bond's MAC.
+    #[serde(with = "mac_serde")]
     pub system_mac: MacAddr,
     /// `None` prints `bond <name> has no active aggregator`.
     pub active_aggregator: Option<AggregatorInfo>,
@@ -614,6 +456,7 @@ pub struct AggregatorInfo {
     pub num_ports: u16,
     pub actor_key: u16,
     pub partner_key: u16,
+    #[serde(with = "mac_serde")]
     pub partner_mac: MacAddr,
 }
 
@@ -626,6 +469,7 @@ pub struct MemberSnapshot {
     pub speed_mbps: Option<u32>,
     pub duplex: Duplex,
     pub link_failure_count: u32,
+    #[serde(with = "mac_serde")]
     pub perm_hwaddr: MacAddr,
     pub queue_id: u16,
     /// 802.3ad per-port state; in mode 802.3ad `None` (or an
@@ -653,6 +497,7 @@ pub struct MemberAdSnapshot {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LacpduDetails {
     pub system_priority: u16,
+    #[serde(with = "mac_serde")]
     pub system_mac: MacAddr,
     pub key: u16,
     pub port_priority: u16,
@@ -716,13 +561,12 @@ pub fn render_json(s: &BondSnapshot) -> Result<String, serde_json::Error> {
 /// Whether the `Transmit Hash Policy:` line is printed
 /// (kernel `bond_mode_uses_xmit_hash()`).
 pub fn shows_xmit_hash_policy(s: &BondSnapshot) -> bool {
-    matches!(s.mode, BondMode::BalanceXor | BondMode::Ieee8023ad)
-        || (s.mode.is_lb() && !s.tlb_dynamic_lb)
+    matches!(s.mode, Mode::BalanceXor | Mode::Ieee8023ad) || (s.mode.is_lb() && !s.tlb_dynamic_lb)
 }
 
 fn render_master(out: &mut String, s: &BondSnapshot, opts: &ProcOptions) {
     let _ = write!(out, "Bonding Mode: {}", s.mode.proc_name());
-    if s.mode == BondMode::ActiveBackup && s.fail_over_mac != FailOverMac::None {
+    if s.mode == Mode::ActiveBackup && s.fail_over_mac != FailOverMac::None {
         let _ = write!(out, " (fail_over_mac {})", s.fail_over_mac.name());
     }
     out.push('\n');
@@ -730,9 +574,8 @@ fn render_master(out: &mut String, s: &BondSnapshot, opts: &ProcOptions) {
     if shows_xmit_hash_policy(s) {
         let _ = writeln!(
             out,
-            "Transmit Hash Policy: {} ({})",
-            s.xmit_hash_policy.name(),
-            s.xmit_hash_policy.number()
+            "Transmit Hash Policy: {}",
+            s.xmit_hash_policy.proc_text()
         );
     }
 
@@ -799,7 +642,7 @@ fn render_master(out: &mut String, s: &BondSnapshot, opts: &ProcOptions) {
         }
     }
 
-    if s.mode == BondMode::Ieee8023ad {
+    if s.mode == Mode::Ieee8023ad {
         let default_lacp = LacpSnapshot::default();
         let l = s.lacp.as_ref().unwrap_or(&default_lacp);
         out.push_str("\n802.3ad info\n");
@@ -849,7 +692,7 @@ fn render_member(out: &mut String, s: &BondSnapshot, m: &MemberSnapshot, opts: &
     let _ = writeln!(out, "Permanent HW addr: {}", m.perm_hwaddr);
     let _ = writeln!(out, "Slave queue ID: {}", m.queue_id);
 
-    if s.mode != BondMode::Ieee8023ad {
+    if s.mode != Mode::Ieee8023ad {
         return;
     }
     let ad = match m.ad {
@@ -916,7 +759,7 @@ mod tests {
         }
     }
 
-    fn base(mode: BondMode) -> BondSnapshot {
+    fn base(mode: Mode) -> BondSnapshot {
         BondSnapshot {
             name: "bond0".to_string(),
             mode,
@@ -1084,7 +927,7 @@ details partner lacp pdu:
                 }),
             }),
             members: vec![e1, e2],
-            ..base(BondMode::Ieee8023ad)
+            ..base(Mode::Ieee8023ad)
         }
     }
 
@@ -1184,7 +1027,7 @@ Partner Churned Count: 0
             xmit_hash_policy: XmitHashPolicy::Layer2,
             lacp: Some(LacpSnapshot::default()),
             members,
-            ..base(BondMode::Ieee8023ad)
+            ..base(Mode::Ieee8023ad)
         };
         let user = ProcOptions {
             privileged: false,
@@ -1267,7 +1110,7 @@ Partner Churned Count: 0
                 ..LacpSnapshot::default()
             }),
             members: vec![a, b],
-            ..base(BondMode::Ieee8023ad)
+            ..base(Mode::Ieee8023ad)
         };
         let user = ProcOptions {
             privileged: false,
@@ -1408,7 +1251,7 @@ details partner lacp pdu:
                 ..LacpSnapshot::default()
             }),
             members: vec![a, b],
-            ..base(BondMode::Ieee8023ad)
+            ..base(Mode::Ieee8023ad)
         };
         let got = render_proc(&s, "v3.7.1 (April 27, 2011)");
         assert!(got.contains("\n802.3ad info\nLACP active: on\nLACP rate: slow\n"));
@@ -1464,7 +1307,7 @@ Slave queue ID: 0
                 down("eno1", "aa:aa:aa:aa:aa:aa"),
                 down("eno2", "bb:bb:bb:bb:bb:bb"),
             ],
-            ..base(BondMode::ActiveBackup)
+            ..base(Mode::ActiveBackup)
         };
         assert_text(
             &render_proc(&s, "v5.14.0-427.64.1.el9_4.x86_64"),
@@ -1511,7 +1354,7 @@ Slave queue ID: 0
         let s = BondSnapshot {
             currently_active: Some("ens5f0".into()),
             members: vec![a, b],
-            ..base(BondMode::ActiveBackup)
+            ..base(Mode::ActiveBackup)
         };
         assert_text(&render_proc(&s, "v3.7.1 (April 27, 2011)"), REAL_AB_RHEL8);
     }
@@ -1539,7 +1382,7 @@ Peer Notification Delay (ms): 0
             xmit_hash_policy: XmitHashPolicy::VlanSrcMac,
             mii_status: LinkStatus::Down,
             miimon_ms: 0,
-            ..base(BondMode::BalanceXor)
+            ..base(Mode::BalanceXor)
         };
         let want = REAL_XOR_RHEL8_NO_MEMBERS.replace("vlansrc (5)", "vlan+srcmac (5)");
         assert_text(&render_proc(&s, "v4.18.0-272.el8.vstx.x86_64"), &want);
@@ -1585,7 +1428,7 @@ Slave queue ID: 0
             updelay_ms: 200,
             downdelay_ms: 200,
             members: vec![a, b],
-            ..base(BondMode::BalanceXor)
+            ..base(Mode::BalanceXor)
         };
         let got = render_proc(&s, "v3.7.1 (April 27, 2011)");
         assert!(got.contains("Down Delay (ms): 200\nPeer Notification Delay (ms): 0\n\n"));
@@ -1615,7 +1458,7 @@ Slave queue ID: 0
                     .parse()
                     .unwrap_or(Ipv6Addr::UNSPECIFIED),
             ],
-            ..base(BondMode::ActiveBackup)
+            ..base(Mode::ActiveBackup)
         };
         let got = render_proc(&s, "v6.1");
         assert!(got.contains(
@@ -1631,7 +1474,7 @@ Slave queue ID: 0
                 Ipv4Addr::new(169, 254, 144, 20),
                 Ipv4Addr::new(169, 254, 144, 21),
             ],
-            ..base(BondMode::ActiveBackup)
+            ..base(Mode::ActiveBackup)
         };
         assert!(
             render_proc(&s2, "v6.1")
@@ -1645,7 +1488,7 @@ Slave queue ID: 0
     fn mode0_balance_rr() {
         let s = BondSnapshot {
             members: vec![member("eth0", "52:54:00:00:00:01")],
-            ..base(BondMode::BalanceRr)
+            ..base(Mode::BalanceRr)
         };
         assert_text(
             &render_proc(&s, "v6.12.0"),
@@ -1692,7 +1535,7 @@ Slave queue ID: 0
             ns_ip6_targets: vec![],
             arp_validate: ArpValidate::All, // never printed
             members: vec![member("eth0", "52:54:00:00:00:01"), b],
-            ..base(BondMode::ActiveBackup)
+            ..base(Mode::ActiveBackup)
         };
         assert_text(
             &render_proc(&s, "v6.12.0"),
@@ -1751,7 +1594,7 @@ Slave queue ID: 2
             downdelay_ms: 300,
             peer_notif_delay_ms: 400,
             members: vec![member("eth0", "52:54:00:00:00:01"), b],
-            ..base(BondMode::BalanceXor)
+            ..base(Mode::BalanceXor)
         };
         assert_text(
             &render_proc(&s, "v6.12.0"),
@@ -1801,7 +1644,7 @@ Slave queue ID: 0
             ],
             mii_status: LinkStatus::Down,
             miimon_ms: 0,
-            ..base(BondMode::Broadcast)
+            ..base(Mode::Broadcast)
         };
         assert_text(
             &render_proc(&s, "v6.12.0"),
@@ -1869,7 +1712,7 @@ NS IPv6 target/s (xx::xx form): fe80::1, ::ffff:192.0.2.7
                 active_aggregator: None,
             }),
             members: vec![attached, no_agg, no_ad],
-            ..base(BondMode::Ieee8023ad)
+            ..base(Mode::Ieee8023ad)
         };
         let want_root = "Ethernet Channel Bonding Driver: v6.12.0
 
@@ -1958,7 +1801,7 @@ Aggregator ID: N/A
     fn mode4_8023ad_without_lacp_snapshot_uses_kernel_defaults() {
         let s = BondSnapshot {
             lacp: None,
-            ..base(BondMode::Ieee8023ad)
+            ..base(Mode::Ieee8023ad)
         };
         let got = render_proc(&s, "v6.12.0");
         assert!(got.ends_with(
@@ -1969,7 +1812,7 @@ Aggregator ID: N/A
         // and a LACP snapshot is ignored in other modes
         let s = BondSnapshot {
             lacp: Some(LacpSnapshot::default()),
-            ..base(BondMode::BalanceXor)
+            ..base(Mode::BalanceXor)
         };
         assert!(!render_proc(&s, "v").contains("802.3ad"));
     }
@@ -1981,7 +1824,7 @@ Aggregator ID: N/A
             currently_active: Some("eth1".into()),
             xmit_hash_policy: XmitHashPolicy::Layer23,
             members: vec![member("eth1", "52:54:00:00:00:02")],
-            ..base(BondMode::BalanceTlb)
+            ..base(Mode::BalanceTlb)
         };
         let dynamic = "Ethernet Channel Bonding Driver: v6.12.0
 
@@ -2028,7 +1871,7 @@ Slave queue ID: 0
                 queue_id: 65535,
                 ..member("eth0", "52:54:00:00:00:01")
             }],
-            ..base(BondMode::BalanceAlb)
+            ..base(Mode::BalanceAlb)
         };
         assert_text(
             &render_proc(&s, "v6.12.0"),
@@ -2067,17 +1910,17 @@ Slave queue ID: 65535
             (5, "balance-tlb", "transmit load balancing"),
             (6, "balance-alb", "adaptive load balancing"),
         ];
-        assert_eq!(BondMode::ALL.len(), want.len());
+        assert_eq!(Mode::ALL.len(), want.len());
         for (n, name, long) in want {
-            let m = BondMode::from_number(n);
-            assert_eq!(m.map(BondMode::name), Some(name));
-            assert_eq!(m.map(BondMode::proc_name), Some(long));
-            assert_eq!(BondMode::from_name(name), m);
+            let m = Mode::from_value(n);
+            assert_eq!(m.map(Mode::name), Some(name));
+            assert_eq!(m.map(Mode::proc_name), Some(long));
+            assert_eq!(Mode::from_name(name), m);
         }
-        assert_eq!(BondMode::from_number(7), None);
-        let hp: Vec<(u32, &str)> = XmitHashPolicy::ALL
+        assert_eq!(Mode::from_value(7), None);
+        let hp: Vec<(u64, &str)> = XmitHashPolicy::ALL
             .iter()
-            .map(|p| (p.number(), p.name()))
+            .map(|p| (p.value(), p.name()))
             .collect();
         assert_eq!(
             hp,
@@ -2157,12 +2000,11 @@ Slave queue ID: 65535
 
     #[test]
     fn option_value_deserialization_rules() {
-        let ok: Result<BondMode, _> = serde_json::from_str(r#"{"name":"balance-alb"}"#);
-        assert_eq!(ok.ok(), Some(BondMode::BalanceAlb));
-        let ok: Result<BondMode, _> = serde_json::from_str(r#"{"number":1}"#);
-        assert_eq!(ok.ok(), Some(BondMode::ActiveBackup));
-        let mismatch: Result<BondMode, _> =
-            serde_json::from_str(r#"{"number":1,"name":"802.3ad"}"#);
+        let ok: Result<Mode, _> = serde_json::from_str(r#"{"name":"balance-alb"}"#);
+        assert_eq!(ok.ok(), Some(Mode::BalanceAlb));
+        let ok: Result<Mode, _> = serde_json::from_str(r#"{"number":1}"#);
+        assert_eq!(ok.ok(), Some(Mode::ActiveBackup));
+        let mismatch: Result<Mode, _> = serde_json::from_str(r#"{"number":1,"name":"802.3ad"}"#);
         assert!(mismatch.is_err());
         let unknown: Result<AdSelect, _> = serde_json::from_str(r#"{"number":9}"#);
         assert!(unknown.is_err());

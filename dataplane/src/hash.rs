@@ -154,13 +154,13 @@ impl XmitHashPolicy {
         }
     }
 
-    /// The Linux numeric value.
-    pub const fn value(self) -> u8 {
-        self as u8
+    /// The Linux numeric value (`u64`, like every bonding option number).
+    pub const fn value(self) -> u64 {
+        self as u64
     }
 
     /// The policy with Linux numeric value `v`.
-    pub const fn from_value(v: u8) -> Option<XmitHashPolicy> {
+    pub const fn from_value(v: u64) -> Option<XmitHashPolicy> {
         match v {
             0 => Some(XmitHashPolicy::Layer2),
             1 => Some(XmitHashPolicy::Layer34),
@@ -217,6 +217,7 @@ impl FromStr for XmitHashPolicy {
         }
         s.parse::<u8>()
             .ok()
+            .map(u64::from)
             .and_then(Self::from_value)
             .ok_or(ParsePolicyError)
     }

@@ -560,11 +560,3 @@ pub fn stats_of(port: u16) -> std::result::Result<PortStats, i32> {
         rx_nombuf: s.rx_nombuf,
     })
 }
-
-/// Formats a MAC as `aa:bb:cc:dd:ee:ff`.
-pub fn fmt_mac(m: &[u8; 6]) -> String {
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    )
-}

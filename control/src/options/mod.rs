@@ -28,8 +28,8 @@ pub use table::{
     OptionSpec, ValueKind, canonical_options, find_option, option_table, spec,
 };
 pub use types::{
-    AdSelect, ArpAllTargets, ArpValidate, FailOverMac, LacpRate, MacAddr, MacAddrParseError, Mode,
-    ModeSet, PrimaryReselect, XmitHashPolicy,
+    AdSelect, ArpAllTargets, ArpValidate, FailOverMac, LacpRate, MacAddr, Mode, ModeSet,
+    OptionEnum, PrimaryReselect, XmitHashPolicy,
 };
 
 use table::lookup;
@@ -441,7 +441,7 @@ impl BondOptions {
             O::PrimaryReselect => self.primary_reselect = PrimaryReselect::from_str(raw)?,
             O::ActiveSlave => self.active_slave = parse_interface(spec, raw)?,
             O::FailOverMac => self.fail_over_mac = FailOverMac::from_str(raw)?,
-            O::XmitHashPolicy => self.xmit_hash_policy = XmitHashPolicy::from_str(raw)?,
+            O::XmitHashPolicy => self.xmit_hash_policy = XmitHashPolicy::parse_option(raw)?,
             O::PacketsPerSlave => self.packets_per_slave = narrow(spec, raw, num()?)?,
             O::TlbDynamicLb => self.tlb_dynamic_lb = flag()?,
             O::LpInterval => self.lp_interval = narrow(spec, raw, num()?)?,
@@ -455,7 +455,11 @@ impl BondOptions {
             O::AdActorSysPrio => self.ad_actor_sys_prio = narrow(spec, raw, num()?)?,
             O::AdUserPortKey => self.ad_user_port_key = narrow(spec, raw, num()?)?,
             O::AdActorSystem => {
-                let mac = MacAddr::from_str(raw).map_err(|_| spec.invalid(raw))?;
+                // The option takes ':' only; MacAddr's FromStr also takes '-'.
+                let mac = MacAddr::from_str(raw)
+                    .ok()
+                    .filter(|_| !raw.contains('-'))
+                    .ok_or_else(|| spec.invalid(raw))?;
                 if mac.is_multicast() {
                     return Err(OptionError::refused(
                         spec.name,

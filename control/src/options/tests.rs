@@ -503,6 +503,11 @@ fn enums_parse_through_the_table() {
         "layer3+4".parse::<XmitHashPolicy>().unwrap(),
         XmitHashPolicy::Layer34
     );
+    // The data plane's FromStr above knows no `default`; the option does.
+    assert_eq!(
+        XmitHashPolicy::parse_option("default").unwrap(),
+        XmitHashPolicy::Layer2
+    );
     assert_eq!("fast".parse::<LacpRate>().unwrap(), LacpRate::Fast);
     assert_eq!(Mode::BalanceAlb.to_string(), "balance-alb");
     assert_eq!(Mode::from_value(3), Some(Mode::Broadcast));

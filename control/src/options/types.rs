@@ -1,16 +1,71 @@
-//! Typed values of the named bonding options, the mode set used by the
-//! option metadata, and the MAC address newtype.
+//! Typed values of the named bonding options and the mode set used by the
+//! option metadata.
 
 use std::fmt;
 use std::str::FromStr;
 
+pub use dataplane::hash::XmitHashPolicy;
+pub use dataplane::wire::MacAddr;
+
 use super::OptionError;
 use super::table::{OptionId, spec};
 
+/// An enum-valued bonding option: the values with their Linux names and
+/// numbers.  Implemented by every enum declared here and by the data plane's
+/// [`XmitHashPolicy`] (which the hash implementation owns).
+pub trait OptionEnum: Copy + Eq + 'static {
+    /// The option this enum is the value of.
+    const OPTION: OptionId;
+
+    /// Every value, in the order of the Linux value table.
+    fn all() -> &'static [Self];
+
+    /// The Linux name of this value.
+    fn name(self) -> &'static str;
+
+    /// The Linux number of this value.
+    fn value(self) -> u64;
+
+    /// Looks a value up by its Linux number.
+    fn from_value(value: u64) -> Option<Self>;
+
+    /// Looks a value up by its exact Linux name (no numbers, no `default`).
+    fn from_name(name: &str) -> Option<Self> {
+        Self::all().iter().copied().find(|v| v.name() == name)
+    }
+
+    /// Parses `raw` through the option table, so that it accepts exactly
+    /// what the option accepts (names, numbers and the `default` keyword).
+    fn parse_option(raw: &str) -> Result<Self, OptionError> {
+        let spec = spec(Self::OPTION);
+        let number = spec.parse_number(raw)?;
+        Self::from_value(number).ok_or_else(|| spec.invalid(raw))
+    }
+}
+
+impl OptionEnum for XmitHashPolicy {
+    const OPTION: OptionId = OptionId::XmitHashPolicy;
+
+    fn all() -> &'static [Self] {
+        &XmitHashPolicy::ALL
+    }
+
+    fn name(self) -> &'static str {
+        XmitHashPolicy::name(self)
+    }
+
+    fn value(self) -> u64 {
+        XmitHashPolicy::value(self)
+    }
+
+    fn from_value(value: u64) -> Option<Self> {
+        XmitHashPolicy::from_value(value)
+    }
+}
+
 /// Declares an enum whose variants carry the Linux name and number of a
-/// bonding option value.  Parsing (`FromStr`) goes through the option table
-/// so that it accepts exactly what the option accepts (names, numbers and the
-/// `default` keyword).
+/// bonding option value, with its [`OptionEnum`] impl.  Parsing (`FromStr`)
+/// is [`OptionEnum::parse_option`]: through the option table.
 macro_rules! named_enum {
     (
         $(#[$meta:meta])*
@@ -44,6 +99,26 @@ macro_rules! named_enum {
             }
         }
 
+        impl OptionEnum for $name {
+            const OPTION: OptionId = OptionId::$id;
+
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+
+            fn name(self) -> &'static str {
+                $name::name(self)
+            }
+
+            fn value(self) -> u64 {
+                $name::value(self)
+            }
+
+            fn from_value(value: u64) -> Option<Self> {
+                $name::from_value(value)
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.name())
@@ -54,9 +129,7 @@ macro_rules! named_enum {
             type Err = OptionError;
 
             fn from_str(s: &str) -> Result<Self, OptionError> {
-                let spec = spec(OptionId::$id);
-                let number = spec.parse_number(s)?;
-                Self::from_value(number).ok_or_else(|| spec.invalid(s))
+                Self::parse_option(s)
             }
         }
     };
@@ -84,7 +157,7 @@ impl Mode {
     }
 
     /// Modes that have a single active member and therefore honour
-    /// `primary` and `active_slave`.
+    /// `primary` and `active_slave` (kernel `bond_mode_uses_primary()`).
     pub const fn uses_primary(self) -> bool {
         matches!(
             self,
@@ -92,21 +165,27 @@ impl Mode {
         )
     }
 
+    /// balance-tlb or balance-alb (kernel `bond_is_lb()`).
+    pub const fn is_lb(self) -> bool {
+        matches!(self, Mode::BalanceTlb | Mode::BalanceAlb)
+    }
+
+    /// The descriptive name printed on the `Bonding Mode:` line of
+    /// `/proc/net/bonding/<bond>` (kernel `bond_mode_name()`).
+    pub const fn proc_name(self) -> &'static str {
+        match self {
+            Mode::BalanceRr => "load balancing (round-robin)",
+            Mode::ActiveBackup => "fault-tolerance (active-backup)",
+            Mode::BalanceXor => "load balancing (xor)",
+            Mode::Broadcast => "fault-tolerance (broadcast)",
+            Mode::Ieee8023ad => "IEEE 802.3ad Dynamic link aggregation",
+            Mode::BalanceTlb => "transmit load balancing",
+            Mode::BalanceAlb => "adaptive load balancing",
+        }
+    }
+
     const fn bit(self) -> u8 {
         1u8 << (self.value() as u32)
-    }
-}
-
-named_enum! {
-    /// Transmit hash policy (`xmit_hash_policy`).
-    XmitHashPolicy, option = XmitHashPolicy {
-        #[default]
-        Layer2 = 0, "layer2";
-        Layer34 = 1, "layer3+4";
-        Layer23 = 2, "layer2+3";
-        Encap23 = 3, "encap2+3";
-        Encap34 = 4, "encap3+4";
-        VlanSrcMac = 5, "vlan+srcmac";
     }
 }
 
@@ -221,57 +300,5 @@ impl fmt::Display for ModeSet {
 impl fmt::Debug for ModeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ModeSet({self})")
-    }
-}
-
-/// An Ethernet MAC address, written `xx:xx:xx:xx:xx:xx`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl MacAddr {
-    /// `00:00:00:00:00:00`.
-    pub const ZERO: MacAddr = MacAddr([0; 6]);
-
-    /// Group (multicast or broadcast) address: I/G bit of the first octet.
-    pub const fn is_multicast(&self) -> bool {
-        self.0[0] & 1 == 1
-    }
-
-    /// All six octets are zero.
-    pub fn is_zero(&self) -> bool {
-        self.0 == [0; 6]
-    }
-}
-
-/// Error returned when a MAC address string is not `xx:xx:xx:xx:xx:xx`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a MAC address (expected six two-digit hex octets separated by ':')")]
-pub struct MacAddrParseError(pub String);
-
-impl FromStr for MacAddr {
-    type Err = MacAddrParseError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || MacAddrParseError(s.to_string());
-        let mut out = [0u8; 6];
-        let mut parts = s.split(':');
-        for slot in out.iter_mut() {
-            let part = parts.next().ok_or_else(err)?;
-            if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(err());
-            }
-            *slot = u8::from_str_radix(part, 16).map_err(|_| err())?;
-        }
-        if parts.next().is_some() {
-            return Err(err());
-        }
-        Ok(MacAddr(out))
-    }
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e, g] = self.0;
-        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
     }
 }

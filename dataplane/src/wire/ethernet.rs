@@ -128,6 +128,29 @@ impl FromStr for MacAddr {
     }
 }
 
+impl MacAddr {
+    /// Parses the looser text that bondd's config file and status JSON
+    /// have always accepted: six groups split at `:` or `-` (the two may be
+    /// mixed), each group two characters that `u8::from_str_radix(_, 16)`
+    /// reads (so `+a` counts as `0a`). `None` for anything else.
+    ///
+    /// Prefer [`FromStr`], the strict form (one separator throughout, two
+    /// hex digits per octet); this one exists so that those files keep
+    /// reading what they read before.
+    pub fn parse_loose(s: &str) -> Option<Self> {
+        let mut out = [0u8; 6];
+        let mut groups = s.split([':', '-']);
+        for o in out.iter_mut() {
+            let g = groups.next()?;
+            if g.len() != 2 {
+                return None;
+            }
+            *o = u8::from_str_radix(g, 16).ok()?;
+        }
+        groups.next().is_none().then_some(MacAddr(out))
+    }
+}
+
 fn hex_val(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -486,6 +509,34 @@ mod tests {
             MacAddr::ipv6_multicast(&all_nodes).to_string(),
             "33:33:00:00:00:01"
         );
+    }
+
+    #[test]
+    fn mac_parse_loose() {
+        let m = MacAddr::new(0xaa, 0xbb, 0x0c, 0x0d, 0xee, 0xf0);
+        for good in [
+            "AA:bb:0c:0D:ee:f0",
+            "aa-bb-0c-0d-ee-f0",
+            // What FromStr refuses: mixed separators, `+` before one digit.
+            "aa-bb:0c:0d-ee:f0",
+            "aa:bb:+c:+d:ee:f0",
+        ] {
+            assert_eq!(MacAddr::parse_loose(good), Some(m), "{good:?}");
+        }
+        assert!("aa-bb:0c:0d-ee:f0".parse::<MacAddr>().is_err());
+        assert!("aa:bb:+c:+d:ee:f0".parse::<MacAddr>().is_err());
+        for bad in [
+            "",
+            "aa:bb:cc:dd:ee",
+            "aa:bb:cc:dd:ee:ff:00",
+            "aa:bb:cc:dd:ee:fg",
+            "a:bb:cc:dd:ee:fff",
+            "aa:bb:cc:dd:ee:-f",
+            "aabb.ccdd.eeff.",
+            "aa:bb:cc:dd:ee:ff:",
+        ] {
+            assert_eq!(MacAddr::parse_loose(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
