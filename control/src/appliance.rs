@@ -308,7 +308,7 @@ impl Appliance {
                 tracing::warn!(
                     "port {}: cannot set MAC {} ({e}); relying on promiscuous mode",
                     spec.name,
-                    dataplane::port::fmt_mac(&m)
+                    dataplane::wire::MacAddr(m)
                 );
             }
             if (spec.promiscuous || spec.bond.is_some())

@@ -100,11 +100,6 @@ pub struct Bond {
 /// Events kept per bond for `show bonding events`.
 pub const EVENT_LOG_CAPACITY: usize = 1024;
 
-/// The data plane's hash policy for an option value.
-fn dp_policy(p: crate::options::XmitHashPolicy) -> dataplane::hash::XmitHashPolicy {
-    dataplane::hash::XmitHashPolicy::from_value(p.value() as u8).unwrap_or_default()
-}
-
 fn tx_mode(m: Mode) -> TxMode {
     match m {
         Mode::ActiveBackup => TxMode::ActiveBackup,
@@ -133,8 +128,7 @@ impl Bond {
         };
         let monitored = miimon > 0;
         let ports: Vec<(u16, u16)> = members.iter().map(|m| (m.port, m.index)).collect();
-        let dist =
-            Distribution::empty(tx_mode(opts.mode), dp_policy(opts.xmit_hash_policy), &ports);
+        let dist = Distribution::empty(tx_mode(opts.mode), opts.xmit_hash_policy, &ports);
         let events = EventLog::new(EVENT_LOG_CAPACITY);
         let n = members.len().max(1);
         let mut b = Bond {
@@ -512,11 +506,8 @@ impl Bond {
     /// Builds the distribution the members' states call for.
     pub fn build_distribution(&mut self) -> Distribution {
         let ports: Vec<(u16, u16)> = self.members.iter().map(|m| (m.port, m.index)).collect();
-        let mut d = Distribution::empty(
-            tx_mode(self.opts.mode),
-            dp_policy(self.opts.xmit_hash_policy),
-            &ports,
-        );
+        let mut d =
+            Distribution::empty(tx_mode(self.opts.mode), self.opts.xmit_hash_policy, &ports);
         let ab = self.opts.mode == Mode::ActiveBackup;
         let usable: Vec<bool> = (0..self.members.len())
             .map(|i| {
@@ -555,16 +546,11 @@ impl Bond {
         let o = &self.opts;
         status::BondSnapshot {
             name: self.name.clone(),
-            mode: status::BondMode::from_number(o.mode.value() as u32).unwrap_or_default(),
-            xmit_hash_policy:
-                status::XmitHashPolicy::from_number(o.xmit_hash_policy.value() as u32)
-                    .unwrap_or_default(),
+            mode: o.mode,
+            xmit_hash_policy: o.xmit_hash_policy,
             tlb_dynamic_lb: o.tlb_dynamic_lb,
             primary: self.primary.map(|p| self.members[p].name.clone()),
-            primary_reselect: status::PrimaryReselect::from_number(
-                o.primary_reselect.value() as u32
-            )
-            .unwrap_or_default(),
+            primary_reselect: o.primary_reselect,
             currently_active: self.active.map(|a| self.members[a].name.clone()),
             mii_status: if self.carrier {
                 status::LinkStatus::Up
@@ -579,12 +565,9 @@ impl Bond {
             arp_missed_max: u32::from(o.arp_missed_max),
             arp_ip_targets: o.arp_ip_target.clone(),
             ns_ip6_targets: o.ns_ip6_target.clone(),
-            arp_validate: status::ArpValidate::from_number(o.arp_validate.value() as u32)
-                .unwrap_or_default(),
-            arp_all_targets: status::ArpAllTargets::from_number(o.arp_all_targets.value() as u32)
-                .unwrap_or_default(),
-            fail_over_mac: status::FailOverMac::from_number(o.fail_over_mac.value() as u32)
-                .unwrap_or_default(),
+            arp_validate: o.arp_validate,
+            arp_all_targets: o.arp_all_targets,
+            fail_over_mac: o.fail_over_mac,
             lacp: None,
             members: self
                 .members
@@ -606,7 +589,7 @@ impl Bond {
                         status::Duplex::Half
                     },
                     link_failure_count: m.mii.link_failure_count,
-                    perm_hwaddr: status::MacAddr(m.perm_mac),
+                    perm_hwaddr: MacAddr(m.perm_mac),
                     queue_id: 0,
                     ad: None,
                 })
