@@ -142,12 +142,12 @@ pub struct FinalReport {
 
 /// A running appliance.
 pub struct Appliance {
-    checked: Checked,
-    workers: Option<Workers>,
-    counters: Vec<Arc<WorkerCounters>>,
-    bonds: Vec<Bond>,
-    plan: Option<Arc<Plan>>,
-    ports: Vec<Port>,
+    pub(crate) checked: Checked,
+    pub(crate) workers: Option<Workers>,
+    pub(crate) counters: Vec<Arc<WorkerCounters>>,
+    pub(crate) bonds: Vec<Bond>,
+    pub(crate) plan: Option<Arc<Plan>>,
+    pub(crate) ports: Vec<Port>,
     /// How the control thread transmits on each port.
     ctrl_txq: Vec<ControlTx>,
     /// Control frames for worker 0 to send (ports with `ControlTx::Relay`).
@@ -157,9 +157,11 @@ pub struct Appliance {
     pub ctrl_failed: u64,
     pool: Option<PktPool>,
     run_dir: Option<PathBuf>,
-    started: Instant,
+    pub(crate) started: Instant,
     /// Next MII tick of each bond (None: not monitored).
-    next_mii: Vec<Option<Instant>>,
+    pub(crate) next_mii: Vec<Option<Instant>>,
+    /// State of `show port stats` (throughput since the last show).
+    pub(crate) show: crate::shell::exec::ShowState,
     /// Scheduled link events, sorted, and how many have been carried out.
     events: Vec<(Instant, LinkAction, usize)>,
     next_event: usize,
@@ -426,11 +428,7 @@ impl Appliance {
         let counters: Vec<Arc<WorkerCounters>> = (0..nworkers)
             .map(|_| Arc::new(WorkerCounters::new(nports + bonds.len() + 1)))
             .collect();
-        let per_worker = counters.clone();
-        let plan2 = Arc::clone(&plan);
-        let workers = Workers::spawn(&checked.worker_cores, move |ctx| {
-            fwd::run(&ctx, &plan2, &per_worker[ctx.index]);
-        })?;
+        let workers = spawn_workers(&checked.worker_cores, &plan, &counters)?;
         tracing::info!(
             "forwarding ({} mode) on {} worker(s), cores {:?}; control on core {}",
             cfg.run.forward_mode,
@@ -465,6 +463,7 @@ impl Appliance {
             run_dir,
             started,
             next_mii,
+            show: Default::default(),
             events,
             next_event: 0,
         };
@@ -559,7 +558,7 @@ impl Appliance {
     }
 
     /// Does what a bond's control logic asked for.
-    fn carry_out(&mut self, b: usize, actions: Actions) {
+    pub(crate) fn carry_out(&mut self, b: usize, actions: Actions) {
         for (o, mac) in &actions.macs {
             let i = self.bonds[b].members[*o].index as usize;
             if let Err(e) = self.ports[i].set_mac(*mac) {
@@ -604,7 +603,7 @@ impl Appliance {
         }
     }
 
-    fn write_status(&self, b: usize) {
+    pub(crate) fn write_status(&self, b: usize) {
         let Some(dir) = &self.run_dir else { return };
         let bond = &self.bonds[b];
         let snap = bond.snapshot();
@@ -632,6 +631,20 @@ impl Appliance {
         duration: Option<Duration>,
         period: Option<Duration>,
         out: &mut dyn Write,
+    ) {
+        self.serve_until(stop, duration, period, out, None);
+    }
+
+    /// As [`run_until`](Self::run_until), also answering shell commands from `requests` (the
+    /// prompt and the control socket). The loop waits on the channel instead of sleeping, so a
+    /// command is answered at once; a `quit` command ends the loop.
+    pub fn serve_until(
+        &mut self,
+        stop: &AtomicBool,
+        duration: Option<Duration>,
+        period: Option<Duration>,
+        out: &mut dyn Write,
+        requests: Option<&std::sync::mpsc::Receiver<crate::shell::server::Request>>,
     ) {
         let t0 = Instant::now();
         let mut last = (Instant::now(), self.sample());
@@ -695,7 +708,23 @@ impl Appliance {
             }
             let now = Instant::now();
             if wake > now {
-                std::thread::sleep(wake - now);
+                match requests {
+                    Some(rx) => match rx.recv_timeout(wake - now) {
+                        Ok(req) => {
+                            let reply = self.execute_line(&req.line);
+                            let quit = reply.quit;
+                            let _ = req.reply.send(reply);
+                            if quit {
+                                break;
+                            }
+                        }
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                            std::thread::sleep(wake - now)
+                        }
+                    },
+                    None => std::thread::sleep(wake - now),
+                }
             }
         }
     }
@@ -748,6 +777,19 @@ impl Drop for Appliance {
             let _ = w.stop_and_join();
         }
     }
+}
+
+/// Starts one worker per core, all running `plan`.
+pub(crate) fn spawn_workers(
+    cores: &[usize],
+    plan: &Arc<Plan>,
+    counters: &[Arc<WorkerCounters>],
+) -> Result<Workers> {
+    let per_worker = counters.to_vec();
+    let plan = Arc::clone(plan);
+    Ok(Workers::spawn(cores, move |ctx| {
+        fwd::run(&ctx, &plan, &per_worker[ctx.index]);
+    })?)
 }
 
 /// Writes a file so that readers see the old or the new content, never a mix.

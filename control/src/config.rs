@@ -138,6 +138,9 @@ pub struct RunConfig {
     /// Where each bond's status file (`/proc/net/bonding` layout) is written.
     #[serde(default = "default_run_dir")]
     pub run_dir: PathBuf,
+    /// The control socket (`bondd ctl`, `bondd shell`); default `<run_dir>/bondd.sock`.
+    #[serde(default)]
+    pub socket: Option<PathBuf>,
     /// Link changes to make at given times (demos, tests, failover drills).
     #[serde(default, rename = "event")]
     pub events: Vec<ScheduledEvent>,
@@ -182,6 +185,7 @@ impl Default for RunConfig {
             mbufs: 0,
             tx_retries: default_retries(),
             run_dir: default_run_dir(),
+            socket: None,
             events: Vec::new(),
         }
     }
@@ -438,24 +442,8 @@ impl Config {
             for w in warns {
                 warnings.push(format!("bond {}: {}", raw.name, w.message));
             }
-            match opts.mode {
-                Mode::BalanceRr | Mode::ActiveBackup | Mode::BalanceXor | Mode::Broadcast => {}
-                m => {
-                    return Err(self.invalid(
-                        format!("{key}.mode"),
-                        format!(
-                            "mode {m} ({}) is not implemented yet; balance-rr, active-backup, \
-                             balance-xor and broadcast work today",
-                            m.value()
-                        ),
-                    ));
-                }
-            }
-            if opts.arp_interval > 0 {
-                return Err(self.invalid(
-                    format!("{key}.arp_interval"),
-                    "the ARP monitor is not implemented yet; use miimon",
-                ));
+            if let Some((k, why)) = unsupported(&opts) {
+                return Err(self.invalid(format!("{key}.{k}"), why));
             }
             bonds.push(BondSpec {
                 name: raw.name,
@@ -706,6 +694,30 @@ impl RawBond {
             linux,
         })
     }
+}
+
+/// What bondd cannot do yet with these options: (option, why), or None.
+pub fn unsupported(opts: &BondOptions) -> Option<(&'static str, String)> {
+    match opts.mode {
+        Mode::BalanceRr | Mode::ActiveBackup | Mode::BalanceXor | Mode::Broadcast => {}
+        m => {
+            return Some((
+                "mode",
+                format!(
+                    "mode {m} ({}) is not implemented yet; balance-rr, active-backup, \
+                     balance-xor and broadcast work today",
+                    m.value()
+                ),
+            ));
+        }
+    }
+    if opts.arp_interval > 0 {
+        return Some((
+            "arp_interval",
+            "the ARP monitor is not implemented yet; use miimon".to_owned(),
+        ));
+    }
+    None
 }
 
 /// Parses `aa:bb:cc:dd:ee:ff` (or with dashes); see

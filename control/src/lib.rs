@@ -11,6 +11,7 @@ pub mod events;
 pub mod import;
 pub mod options;
 pub mod pcap;
+pub mod shell;
 pub mod signals;
 pub mod status;
 

@@ -8,6 +8,9 @@ use control::demo::Demo;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Where `bondd ctl` and `bondd shell` look for the appliance (its default run_dir).
+const DEFAULT_SOCKET: &str = "/run/bondd/bondd.sock";
+
 #[derive(Parser)]
 #[command(
     name = "bondd",
@@ -35,6 +38,26 @@ enum Cmd {
         /// Print the final report as JSON on stdout as well.
         #[arg(long)]
         json: bool,
+        /// Interactive prompt (as testpmd -i): runs until `quit`.
+        #[arg(short = 'i', long)]
+        interactive: bool,
+        /// Run the commands of this file at start (as testpmd --cmdline-file).
+        #[arg(long)]
+        cmdline_file: Option<PathBuf>,
+    },
+    /// Send one command to a running appliance and print its answer.
+    Ctl {
+        /// The appliance's control socket.
+        #[arg(long, default_value = DEFAULT_SOCKET)]
+        socket: PathBuf,
+        /// The command, e.g. 'show bonding config bond0'.
+        #[arg(required = true, num_args = 1..)]
+        command: Vec<String>,
+    },
+    /// An interactive prompt attached to a running appliance through its control socket.
+    Shell {
+        #[arg(long, default_value = DEFAULT_SOCKET)]
+        socket: PathBuf,
     },
     /// Check a configuration file without touching any device.
     Check {
@@ -124,7 +147,63 @@ fn dispatch(cli: Cli) -> Result<()> {
             duration,
             stats_period,
             json,
-        } => run(config, duration, stats_period, json),
+            interactive,
+            cmdline_file,
+        } => run(
+            config,
+            duration,
+            stats_period,
+            json,
+            interactive,
+            cmdline_file,
+        ),
+        Cmd::Ctl { socket, command } => {
+            let mut c = control::shell::server::Client::connect(&socket)?;
+            let r = c.ask(&command.join(" "))?;
+            control::shell::prompt::print_reply(&r);
+            if !r.ok {
+                bail!("command refused");
+            }
+            Ok(())
+        }
+        Cmd::Shell { socket } => {
+            let mut c = control::shell::server::Client::connect(&socket)?;
+            let mut names = control::shell::grammar::Names::default();
+            // Ask the appliance for the names to complete.
+            if let Ok(r) = c.ask("show port summary all --json")
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&r.text)
+            {
+                for p in v.as_array().into_iter().flatten() {
+                    let name = p["name"].as_str().unwrap_or_default().to_owned();
+                    if p["bond"].is_string() {
+                        names.members.push(name.clone());
+                    }
+                    names.ports.push(name);
+                }
+            }
+            if let Ok(r) = c.ask("show bonding list --json")
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&r.text)
+            {
+                for b in v.as_array().into_iter().flatten() {
+                    names
+                        .bonds
+                        .push(b["name"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+            names.options = control::options::option_table()
+                .iter()
+                .map(|o| o.name.to_owned())
+                .collect();
+            control::shell::prompt::run(names, |line| {
+                c.ask(line)
+                    .unwrap_or_else(|e| control::shell::server::Reply {
+                        ok: false,
+                        text: format!("lost the appliance: {e}"),
+                        quit: true,
+                    })
+            })?;
+            Ok(())
+        }
         Cmd::Check { config } => {
             let c = Config::load(&config)?;
             let checked = c.check(&dataplane::worker::usable_cores())?;
@@ -218,7 +297,16 @@ fn run(
     duration: Option<f64>,
     stats_period: Option<u64>,
     json: bool,
+    interactive: bool,
+    cmdline_file: Option<PathBuf>,
 ) -> Result<()> {
+    let script = match &cmdline_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("--cmdline-file {}: cannot read it", f.display()))?,
+        ),
+        None => None,
+    };
     let (cfg, _demo) = match &config {
         Some(path) => (Config::load(path)?, None),
         None => {
@@ -236,18 +324,77 @@ fn run(
         }
         checked.config.run.duration_s = d;
     }
+    if interactive {
+        // As testpmd -i: up until `quit`, and no periodic output under the prompt.
+        if duration.is_none() {
+            checked.config.run.duration_s = 0.0;
+        }
+        if stats_period.is_none() {
+            checked.config.run.stats_period_ms = 0;
+        }
+    }
     if let Some(p) = stats_period {
         checked.config.run.stats_period_ms = p;
     }
     let stop = control::signals::install();
     let run = checked.config.run.clone();
+    let socket_path = run
+        .socket
+        .clone()
+        .unwrap_or_else(|| run.run_dir.join("bondd.sock"));
     let mut app = Appliance::start(checked)?;
     let mut out = std::io::stdout();
-    app.run_until(
+    if let Some(text) = &script {
+        for line in text.lines() {
+            let r = app.execute_line(line);
+            if !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+                println!("{}{line}", control::shell::prompt::PROMPT);
+            }
+            control::shell::prompt::print_reply(&r);
+            if r.quit {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                break;
+            }
+        }
+    }
+    let (tx, rx) = control::shell::server::requests();
+    let _socket = match std::fs::create_dir_all(&run.run_dir)
+        .and_then(|_| control::shell::server::serve(&socket_path, tx.clone()))
+    {
+        Ok(g) => {
+            tracing::info!("control socket: {}", socket_path.display());
+            Some(g)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "control socket {}: {e}; bondd ctl will not reach this appliance",
+                socket_path.display()
+            );
+            None
+        }
+    };
+    if interactive {
+        let names = app.names();
+        let tx = tx.clone();
+        std::thread::Builder::new()
+            .name("bondd-prompt".into())
+            .spawn(move || {
+                let r = control::shell::prompt::run(names, |line| {
+                    control::shell::server::ask(&tx, line)
+                });
+                if let Err(e) = r {
+                    eprintln!("bondd: prompt: {e}");
+                    control::shell::server::ask(&tx, "quit");
+                }
+            })?;
+    }
+    drop(tx);
+    app.serve_until(
         stop,
         (run.duration_s > 0.0).then(|| Duration::from_secs_f64(run.duration_s)),
         (run.stats_period_ms > 0).then(|| Duration::from_millis(run.stats_period_ms)),
         &mut out,
+        Some(&rx),
     );
     tracing::info!("stopping");
     let report = app.shutdown()?;

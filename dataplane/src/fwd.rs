@@ -94,6 +94,7 @@ pub struct MemberRx {
 }
 
 /// A bond as the workers see it.
+#[derive(Clone)]
 pub struct BondPlan {
     pub name: String,
     /// Counter block of the bond itself (frames with no usable member).

@@ -424,6 +424,37 @@ impl Bond {
         out
     }
 
+    /// Takes new (finalized, validated) options while running, as writing the sysfs files
+    /// does: the monitor's period and delays, the primary, the hash policy and the mode. A mode
+    /// change starts selection afresh. Whether an option may change while forwarding is the
+    /// caller's rule to apply (the option table says which need the bond down).
+    pub fn apply_options(&mut self, opts: BondOptions) -> Actions {
+        let mode_changed = opts.mode != self.opts.mode;
+        let miimon = opts.miimon;
+        let ticks = |ms: u32| ms.checked_div(miimon).unwrap_or(0);
+        self.params = MiiParams {
+            miimon_ms: miimon,
+            updelay_ticks: ticks(opts.updelay),
+            downdelay_ticks: ticks(opts.downdelay),
+        };
+        self.primary = opts
+            .primary
+            .as_ref()
+            .and_then(|p| self.members.iter().position(|m| &m.name == p));
+        self.opts = opts;
+        if mode_changed {
+            self.active = None;
+            self.reta = RedirectionTable::new(self.members.len().max(1));
+        }
+        let mut actions = Actions::default();
+        self.force_primary = self.primary.is_some();
+        self.reselect(None, &mut actions);
+        self.publish();
+        self.notify_tick(&mut actions);
+        actions.changed = true;
+        actions
+    }
+
     /// Makes `member` the active one (active-backup), as writing `active_slave` does.
     pub fn set_active(&mut self, member: &str) -> Result<Actions, BondError> {
         let i = self.member_index(member)?;

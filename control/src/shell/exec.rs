@@ -1,0 +1,653 @@
+//! What each shell command does to the running appliance. Every change goes through the same
+//! checks as the config file, and is refused with the same messages.
+
+use super::grammar::{self, Command, FwdMode as GFwd, PortSel, Target};
+use super::server::Reply;
+use crate::appliance::Appliance;
+use crate::options::find_option;
+use dataplane::fwd::{FwdMode, Plan};
+use dataplane::wire::MacAddr;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Throughput since the last `show port stats`, per port.
+#[derive(Default)]
+pub struct ShowState {
+    pub(crate) last: Vec<Option<(Instant, dataplane::port::PortStats)>>,
+}
+
+impl Appliance {
+    /// Runs one command line and returns what the operator sees.
+    pub fn execute_line(&mut self, line: &str) -> Reply {
+        match grammar::parse(line) {
+            Ok(None) => Reply::ok(""),
+            Ok(Some(cmd)) => match self.execute(cmd) {
+                Ok(r) => r,
+                Err(e) => Reply::err(e),
+            },
+            Err(e) => Reply::err(e.to_string()),
+        }
+    }
+
+    /// The names completion offers.
+    pub fn names(&self) -> grammar::Names {
+        let c = &self.checked;
+        grammar::Names {
+            bonds: c.bonds.iter().map(|b| b.name.clone()).collect(),
+            members: c
+                .ports
+                .iter()
+                .filter(|p| p.bond.is_some())
+                .map(|p| p.name.clone())
+                .collect(),
+            ports: c.ports.iter().map(|p| p.name.clone()).collect(),
+            options: crate::options::option_table()
+                .iter()
+                .map(|o| o.name.to_owned())
+                .collect(),
+        }
+    }
+
+    fn port_index(&self, t: &Target) -> Result<usize, String> {
+        let n = self.checked.ports.len();
+        match t {
+            Target::Index(i) if (*i as usize) < n => Ok(*i as usize),
+            Target::Index(i) => Err(format!("no port {i} (ports are 0 to {})", n - 1)),
+            Target::Name(name) => self
+                .checked
+                .ports
+                .iter()
+                .position(|p| &p.name == name)
+                .ok_or_else(|| format!("no port named {name:?}")),
+        }
+    }
+
+    fn ports_of(&self, sel: &PortSel) -> Result<Vec<usize>, String> {
+        match sel {
+            PortSel::All => Ok((0..self.checked.ports.len()).collect()),
+            PortSel::One(t) => Ok(vec![self.port_index(t)?]),
+        }
+    }
+
+    fn bond_index(&self, t: &Target) -> Result<usize, String> {
+        let n = self.bonds.len();
+        match t {
+            Target::Index(i) if (*i as usize) < n => Ok(*i as usize),
+            Target::Index(i) if n == 0 => Err(format!("no bond {i}: no bond is configured")),
+            Target::Index(i) => Err(format!("no bond {i} (bonds are numbered 0 to {})", n - 1)),
+            Target::Name(name) => self
+                .bonds
+                .iter()
+                .position(|b| &b.name == name)
+                .ok_or_else(|| format!("no bond named {name:?}")),
+        }
+    }
+
+    fn forwarding(&self) -> bool {
+        self.workers.is_some()
+    }
+
+    /// Changes one Linux option of a bond, with the config file's checks.
+    fn set_option(&mut self, b: usize, name: &str, value: &str) -> Result<Reply, String> {
+        let spec = find_option(name).ok_or_else(|| {
+            crate::options::OptionError::UnknownOption {
+                name: name.to_owned(),
+                suggestion: None,
+            }
+            .to_string()
+        })?;
+        if spec.requires_down && self.forwarding() {
+            return Err(format!(
+                "option '{}' can only change while the bond is down: stop forwarding first (stop)",
+                spec.name
+            ));
+        }
+        let bond = &self.bonds[b];
+        let mut o = bond.opts.clone();
+        o.set(name, value).map_err(|e| e.to_string())?;
+        let members: Vec<&str> = bond.members.iter().map(|m| m.name.as_str()).collect();
+        let mut warns = o.finalize();
+        warns.extend(o.validate(&members).map_err(|e| e.to_string())?);
+        if let Some((_, why)) = crate::config::unsupported(&o) {
+            return Err(format!("bond {}: {why}", bond.name));
+        }
+        let actions = self.bonds[b].apply_options(o);
+        self.carry_out(b, actions);
+        self.next_mii[b] = self.bonds[b].miimon().map(|m| Instant::now() + m);
+        let mut text = format!(
+            "bond {}: {} = {}",
+            self.bonds[b].name,
+            spec.name,
+            value.trim()
+        );
+        for w in warns {
+            let _ = write!(text, "\nwarning: {}", w.message);
+        }
+        Ok(Reply::ok(text))
+    }
+
+    fn stop_forwarding(&mut self) -> Result<String, String> {
+        let Some(w) = self.workers.take() else {
+            return Err("packet forwarding is not started".into());
+        };
+        w.stop_and_join().map_err(|e| e.to_string())?;
+        let mut out = String::from("Telling workers to stop... done\n");
+        for p in self.sample() {
+            let _ = writeln!(
+                out,
+                "  {:<12} RX-packets: {:<12} TX-packets: {:<12} dropped: {}",
+                p.name,
+                p.worker.rx,
+                p.worker.tx,
+                p.worker.dropped()
+            );
+        }
+        Ok(out)
+    }
+
+    fn start_forwarding(&mut self, mode: Option<FwdMode>) -> Result<String, String> {
+        if self.forwarding() {
+            return Err("packet forwarding is already started".into());
+        }
+        let old = self.plan.as_ref().ok_or("no forwarding plan")?;
+        let plan = Arc::new(Plan {
+            mode: mode.unwrap_or(old.mode),
+            paths: old.paths.clone(),
+            bonds: old.bonds.clone(),
+            tx_retries: old.tx_retries,
+            qsbr: Arc::clone(&old.qsbr),
+            control_relay: old.control_relay.clone(),
+            relay_index: old.relay_index,
+        });
+        let w = crate::appliance::spawn_workers(&self.checked.worker_cores, &plan, &self.counters)
+            .map_err(|e| e.to_string())?;
+        self.plan = Some(plan);
+        self.workers = Some(w);
+        Ok(format!(
+            "{} packet forwarding started on {} worker(s)",
+            self.plan.as_ref().unwrap().mode,
+            self.checked.worker_cores.len()
+        ))
+    }
+
+    /// Runs one parsed command.
+    pub fn execute(&mut self, cmd: Command) -> Result<Reply, String> {
+        use Command::*;
+        let json = |v: serde_json::Value| Ok(Reply::ok(v.to_string()));
+        match cmd {
+            Quit => Ok(Reply {
+                ok: true,
+                text: "Stopping bondd...".into(),
+                quit: true,
+            }),
+            Help { topic } => grammar::help(topic.as_deref())
+                .map(Reply::ok)
+                .map_err(|e| e.to_string()),
+            Start => self.start_forwarding(None).map(Reply::ok),
+            Stop => self.stop_forwarding().map(Reply::ok),
+            SetFwd { mode } => {
+                let m = match mode {
+                    GFwd::Io => FwdMode::Io,
+                    GFwd::Mac => FwdMode::Mac,
+                };
+                let was = self.forwarding();
+                if was {
+                    self.stop_forwarding()?;
+                }
+                if let Some(p) = &self.plan {
+                    let p = Arc::clone(p);
+                    self.plan = Some(Arc::new(Plan {
+                        mode: m,
+                        paths: p.paths.clone(),
+                        bonds: p.bonds.clone(),
+                        tx_retries: p.tx_retries,
+                        qsbr: Arc::clone(&p.qsbr),
+                        control_relay: p.control_relay.clone(),
+                        relay_index: p.relay_index,
+                    }));
+                }
+                if was {
+                    self.start_forwarding(None)?;
+                }
+                Ok(Reply::ok(format!("Set {m} packet forwarding mode")))
+            }
+            SetLinkUp { port } => self.link(&port, true),
+            SetLinkDown { port } => self.link(&port, false),
+            ClearPortStats { port } => {
+                let mut out = String::new();
+                for i in self.ports_of(&port)? {
+                    self.ports[i].reset_stats().map_err(|e| e.to_string())?;
+                    let _ = writeln!(out, "  NIC statistics for port {i} cleared");
+                }
+                Ok(Reply::ok(out.trim_end()))
+            }
+            ShowPortSummary { port, json: j } => {
+                let idx = self.ports_of(&port)?;
+                if j {
+                    let v: Vec<_> = idx.iter().map(|&i| self.port_json(i)).collect();
+                    return json(serde_json::Value::Array(v));
+                }
+                let mut out = format!("Number of available ports: {}\n", self.ports.len());
+                let _ = writeln!(
+                    out,
+                    "{:<5}{:<18}{:<12}{:<16}{:<8}Link",
+                    "Port", "MAC Address", "Name", "Driver", "Status"
+                );
+                for i in idx {
+                    let p = &self.ports[i];
+                    let l = p.link();
+                    let _ = writeln!(
+                        out,
+                        "{:<5}{:<18}{:<12}{:<16}{:<8}{}",
+                        i,
+                        mac_text(p.mac().unwrap_or_default()),
+                        self.checked.ports[i].name,
+                        p.info().map(|d| d.driver).unwrap_or_default(),
+                        if l.up { "up" } else { "down" },
+                        speed_text(l.speed_mbps)
+                    );
+                }
+                Ok(Reply::ok(out.trim_end()))
+            }
+            ShowPortInfo { port, json: j } => {
+                let idx = self.ports_of(&port)?;
+                if j {
+                    let v: Vec<_> = idx.iter().map(|&i| self.port_json(i)).collect();
+                    return json(serde_json::Value::Array(v));
+                }
+                let mut out = String::new();
+                for i in idx {
+                    out += &self.port_info_text(i);
+                }
+                Ok(Reply::ok(out.trim_end()))
+            }
+            ShowPortStats { port, json: j } => {
+                let idx = self.ports_of(&port)?;
+                if j {
+                    let v: Vec<_> = idx
+                        .iter()
+                        .map(|&i| {
+                            serde_json::json!({
+                                "port": i,
+                                "name": self.checked.ports[i].name,
+                                "nic": self.ports[i].stats().unwrap_or_default(),
+                            })
+                        })
+                        .collect();
+                    return json(serde_json::Value::Array(v));
+                }
+                let mut out = String::new();
+                for i in idx {
+                    out += &self.port_stats_text(i);
+                }
+                Ok(Reply::ok(out.trim_end()))
+            }
+            ShowPortXstats { port, json: j } => {
+                let mut out = String::new();
+                let mut all = Vec::new();
+                for i in self.ports_of(&port)? {
+                    let x = self.ports[i].xstats().map_err(|e| e.to_string())?;
+                    let _ = writeln!(out, "###### NIC extended statistics for port {i} ######");
+                    for (n, v) in &x {
+                        let _ = writeln!(out, "{n}: {v}");
+                    }
+                    all.push(serde_json::json!({"port": i, "xstats": x}));
+                }
+                if j {
+                    return json(serde_json::Value::Array(all));
+                }
+                Ok(Reply::ok(out.trim_end()))
+            }
+            ShowBondList { json: j } => {
+                if j {
+                    let v: Vec<_> = self
+                        .bonds
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| {
+                            serde_json::json!({
+                                "bond": i,
+                                "name": b.name,
+                                "mode": b.opts.mode.name(),
+                                "members": b.members.iter().map(|m| &m.name).collect::<Vec<_>>(),
+                            })
+                        })
+                        .collect();
+                    return json(serde_json::Value::Array(v));
+                }
+                let mut out = String::new();
+                for (i, b) in self.bonds.iter().enumerate() {
+                    let names: Vec<&str> = b.members.iter().map(|m| m.name.as_str()).collect();
+                    let _ = writeln!(
+                        out,
+                        "{i}: {} ({}) [{}]",
+                        b.name,
+                        b.opts.mode,
+                        names.join(" ")
+                    );
+                }
+                if out.is_empty() {
+                    out = "no bond is configured".into();
+                }
+                Ok(Reply::ok(out.trim_end()))
+            }
+            ShowBondConfig { bond, json: j } => {
+                let b = self.bond_index(&bond)?;
+                if j {
+                    return json(
+                        serde_json::to_value(self.bonds[b].snapshot())
+                            .map_err(|e| e.to_string())?,
+                    );
+                }
+                Ok(Reply::ok(self.bond_config_text(b)))
+            }
+            ShowBondStatus { bond, json: j } => {
+                let b = self.bond_index(&bond)?;
+                let snap = self.bonds[b].snapshot();
+                if j {
+                    return crate::status::render_json(&snap)
+                        .map(Reply::ok)
+                        .map_err(|e| e.to_string());
+                }
+                Ok(Reply::ok(crate::status::render_proc(
+                    &snap,
+                    &format!("v{} (bondd)", env!("CARGO_PKG_VERSION")),
+                )))
+            }
+            ShowBondEvents {
+                bond,
+                count,
+                json: j,
+            } => {
+                let b = self.bond_index(&bond)?;
+                let n = count.unwrap_or(20) as usize;
+                let log = &self.bonds[b].events;
+                if j {
+                    let v: Vec<_> = log
+                        .iter_recent(n)
+                        .map(|e| serde_json::json!({
+                            "time": crate::events::format_line(e).split(' ').next().unwrap_or(""),
+                            "event": e.event,
+                            "failover_ms": e.failover.map(|d| d.as_secs_f64() * 1e3),
+                        }))
+                        .collect();
+                    return json(serde_json::Value::Array(v));
+                }
+                let lines: Vec<String> =
+                    log.iter_recent(n).map(crate::events::format_line).collect();
+                Ok(Reply::ok(if lines.is_empty() {
+                    "no events".to_owned()
+                } else {
+                    lines.join("\n")
+                }))
+            }
+            ShowLacpInfo { bond, .. }
+            | SetAggMode { bond, .. }
+            | SetDedicatedQueues { bond, .. } => {
+                let b = self.bond_index(&bond)?;
+                Err(format!(
+                    "bond {}: 802.3ad (LACP) is not implemented yet, so there is no LACP state",
+                    self.bonds[b].name
+                ))
+            }
+            SetMode { mode, bond } => {
+                let b = self.bond_index(&bond)?;
+                self.set_option(b, "mode", &mode)
+            }
+            SetXmitPolicy { bond, policy } => {
+                let b = self.bond_index(&bond)?;
+                self.set_option(b, "xmit_hash_policy", &policy)
+            }
+            SetMonPeriod { bond, ms } => {
+                let b = self.bond_index(&bond)?;
+                self.set_option(b, "miimon", &ms.to_string())
+            }
+            SetOption {
+                bond,
+                option,
+                value,
+            } => {
+                let b = self.bond_index(&bond)?;
+                self.set_option(b, &option, &value)
+            }
+            SetPrimary { port, bond } => {
+                let b = self.bond_index(&bond)?;
+                let name = self.member_name(b, &port)?;
+                self.set_option(b, "primary", &name)
+            }
+            SetActive { bond, member } => {
+                let b = self.bond_index(&bond)?;
+                let name = self.member_name(b, &member)?;
+                let actions = self.bonds[b].set_active(&name).map_err(|e| e.to_string())?;
+                self.carry_out(b, actions);
+                Ok(Reply::ok(format!(
+                    "bond {}: {name} is the active member",
+                    self.bonds[b].name
+                )))
+            }
+            SetMacAddr { bond, mac } => {
+                let b = self.bond_index(&bond)?;
+                self.bonds[b].ident.mac = mac;
+                if self.bonds[b].opts.fail_over_mac == crate::options::FailOverMac::None {
+                    for m in self.bonds[b].members.clone() {
+                        if let Err(e) = self.ports[m.index as usize].set_mac(mac) {
+                            tracing::warn!("port {}: {e}", m.name);
+                        }
+                    }
+                }
+                self.write_status(b);
+                Ok(Reply::ok(format!(
+                    "bond {}: MAC {}",
+                    self.bonds[b].name,
+                    mac_text(mac)
+                )))
+            }
+            CreateBond { .. } | AddMember { .. } | RemoveMember { .. } => Err(
+                "bonds and their members come from the config file; creating bonds and \
+                 adding or removing members at run time is not implemented yet"
+                    .into(),
+            ),
+        }
+    }
+
+    fn member_name(&self, b: usize, t: &Target) -> Result<String, String> {
+        let bond = &self.bonds[b];
+        let name = match t {
+            Target::Name(n) => n.clone(),
+            Target::Index(i) => self
+                .checked
+                .ports
+                .get(*i as usize)
+                .map(|p| p.name.clone())
+                .ok_or_else(|| format!("no port {i}"))?,
+        };
+        if bond.members.iter().any(|m| m.name == name) {
+            Ok(name)
+        } else {
+            Err(format!(
+                "bond {}: {name:?} is not a member (members: {})",
+                bond.name,
+                bond.members
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    }
+
+    fn link(&mut self, port: &Target, up: bool) -> Result<Reply, String> {
+        let i = self.port_index(port)?;
+        let how = self.set_link(i, up).map_err(|e| e.to_string())?;
+        Ok(Reply::ok(format!(
+            "port {i} ({}): link {}{}",
+            self.checked.ports[i].name,
+            if up { "up" } else { "down" },
+            if how == dataplane::port::LinkControl::Emulated {
+                " (emulated: the PMD cannot force its link)"
+            } else {
+                ""
+            }
+        )))
+    }
+
+    fn port_json(&self, i: usize) -> serde_json::Value {
+        let p = &self.ports[i];
+        serde_json::json!({
+            "port": i,
+            "name": self.checked.ports[i].name,
+            "device": self.checked.ports[i].device,
+            "driver": p.info().map(|d| d.driver).unwrap_or_default(),
+            "mac": mac_text(p.mac().unwrap_or_default()),
+            "link": p.link(),
+            "bond": self.checked.ports[i].bond.map(|b| self.checked.bonds[b].name.clone()),
+            "rx_queues": p.rx_queues(),
+            "tx_queues": p.tx_queues(),
+        })
+    }
+
+    fn port_info_text(&self, i: usize) -> String {
+        let p = &self.ports[i];
+        let l = p.link();
+        let spec = &self.checked.ports[i];
+        let mut o = format!("\n********************* Infos for port {i}  *********************\n");
+        let _ = writeln!(o, "MAC address: {}", mac_text(p.mac().unwrap_or_default()));
+        let _ = writeln!(o, "Device name: {}", spec.device);
+        let _ = writeln!(o, "Name: {}", spec.name);
+        let _ = writeln!(
+            o,
+            "Driver name: {}",
+            p.info().map(|d| d.driver).unwrap_or_default()
+        );
+        if let Some(b) = spec.bond {
+            let _ = writeln!(o, "Member of: {}", self.checked.bonds[b].name);
+        }
+        let _ = writeln!(o, "Link status: {}", if l.up { "up" } else { "down" });
+        let _ = writeln!(o, "Link speed: {}", speed_text(l.speed_mbps));
+        let _ = writeln!(
+            o,
+            "Link duplex: {}",
+            if l.full_duplex {
+                "full-duplex"
+            } else {
+                "half-duplex"
+            }
+        );
+        let _ = writeln!(
+            o,
+            "Promiscuous mode: {}",
+            if spec.promiscuous || spec.bond.is_some() {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        );
+        let _ = writeln!(o, "Current number of RX queues: {}", p.rx_queues());
+        let _ = writeln!(o, "Current number of TX queues: {}", p.tx_queues());
+        o
+    }
+
+    fn port_stats_text(&mut self, i: usize) -> String {
+        let s = self.ports[i].stats().unwrap_or_default();
+        let now = Instant::now();
+        self.show.last.resize(self.ports.len(), None);
+        let (rx_pps, tx_pps, rx_bps, tx_bps) = match self.show.last[i] {
+            Some((t, prev)) => {
+                let dt = now.duration_since(t).as_secs_f64().max(1e-9);
+                (
+                    s.rx_packets.saturating_sub(prev.rx_packets) as f64 / dt,
+                    s.tx_packets.saturating_sub(prev.tx_packets) as f64 / dt,
+                    s.rx_bytes.saturating_sub(prev.rx_bytes) as f64 * 8.0 / dt,
+                    s.tx_bytes.saturating_sub(prev.tx_bytes) as f64 * 8.0 / dt,
+                )
+            }
+            None => (0.0, 0.0, 0.0, 0.0),
+        };
+        self.show.last[i] = Some((now, s));
+        let mut o = format!(
+            "\n  ######################## NIC statistics for port {i}  ########################\n"
+        );
+        let _ = writeln!(
+            o,
+            "  RX-packets: {:<10} RX-missed: {:<10} RX-bytes:  {}",
+            s.rx_packets, s.rx_missed, s.rx_bytes
+        );
+        let _ = writeln!(o, "  RX-errors: {}", s.rx_errors);
+        let _ = writeln!(o, "  RX-nombuf:  {:<10}", s.rx_nombuf);
+        let _ = writeln!(
+            o,
+            "  TX-packets: {:<10} TX-errors: {:<10} TX-bytes:  {}",
+            s.tx_packets, s.tx_errors, s.tx_bytes
+        );
+        let _ = writeln!(o, "\n  Throughput (since last show)");
+        let _ = writeln!(
+            o,
+            "  Rx-pps: {:>12.0}          Rx-bps: {:>12.0}",
+            rx_pps, rx_bps
+        );
+        let _ = writeln!(
+            o,
+            "  Tx-pps: {:>12.0}          Tx-bps: {:>12.0}",
+            tx_pps, tx_bps
+        );
+        let _ = writeln!(
+            o,
+            "  ############################################################################"
+        );
+        o
+    }
+
+    fn bond_config_text(&self, b: usize) -> String {
+        let bond = &self.bonds[b];
+        let d = bond.dist.get();
+        let names: Vec<&str> = bond.members.iter().map(|m| m.name.as_str()).collect();
+        let usable: Vec<&str> = d.usable[..d.n_usable as usize]
+            .iter()
+            .map(|&o| bond.members[o as usize].name.as_str())
+            .collect();
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "\tBonding mode: {} ({})",
+            bond.opts.mode.value(),
+            bond.opts.mode
+        );
+        if matches!(bond.opts.mode, crate::options::Mode::BalanceXor) {
+            let _ = writeln!(o, "\tBalance Xmit Policy: {}", bond.opts.xmit_hash_policy);
+        }
+        let _ = writeln!(o, "\tMembers ({}): [{}]", names.len(), names.join(" "));
+        let _ = writeln!(
+            o,
+            "\tActive Members ({}): [{}]",
+            usable.len(),
+            usable.join(" ")
+        );
+        if let Some(p) = bond.primary {
+            let _ = writeln!(o, "\tPrimary: [{}]", bond.members[p].name);
+        }
+        if let Some(a) = bond.active {
+            let _ = writeln!(o, "\tCurrent active: {}", bond.members[a].name);
+        }
+        let _ = writeln!(
+            o,
+            "\tMII polling interval: {} ms (updelay {} ms, downdelay {} ms)",
+            bond.opts.miimon, bond.opts.updelay, bond.opts.downdelay
+        );
+        let _ = writeln!(o, "\tBond MAC: {}", mac_text(bond.ident.mac));
+        let _ = write!(o, "\tCarrier: {}", if bond.carrier { "up" } else { "down" });
+        o
+    }
+}
+
+fn mac_text(m: [u8; 6]) -> String {
+    MacAddr::from(m).to_string()
+}
+
+fn speed_text(mbps: u32) -> String {
+    match mbps {
+        0 => "unknown".into(),
+        m if m % 1000 == 0 => format!("{} Gbps", m / 1000),
+        m => format!("{m} Mbps"),
+    }
+}
