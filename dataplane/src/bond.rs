@@ -104,7 +104,10 @@ impl Distribution {
 /// A worker's private transmit state for one bond: sub-bursts and the round-robin counter.
 pub struct BondTx {
     subs: [Burst; MAX_MEMBERS],
-    rr: u64,
+    /// balance-rr position: the Linux counter is `id`, the member is `(id / pps) % members`;
+    /// kept as (member, packets sent to it) so that no packet pays for a division.
+    rr_slot: u32,
+    rr_count: u32,
     rng: u64,
 }
 
@@ -113,7 +116,8 @@ impl BondTx {
     pub fn new(seed: u64) -> Self {
         BondTx {
             subs: std::array::from_fn(|_| Burst::new()),
-            rr: 0,
+            rr_slot: 0,
+            rr_count: 0,
             rng: seed | 1,
         }
     }
@@ -173,52 +177,60 @@ pub fn transmit(
             return;
         }
         TxMode::Xor => {
-            for &m in burst.as_slice() {
-                // SAFETY: burst-owned mbuf.
-                let h = d.policy.hash(unsafe { crate::mbuf::raw_data(m) });
-                let o = d.reta.lookup(h) as usize;
-                // SAFETY: ownership moves from `burst` to the sub-burst; `burst` is forgotten below.
-                let _ = unsafe { st.subs[o].push_raw(m) };
+            // One loop per policy, so that the hash inlines into it.
+            match d.policy {
+                XmitHashPolicy::Layer2 => {
+                    split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer2.hash(f))
+                }
+                XmitHashPolicy::Layer23 => {
+                    split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer23.hash(f))
+                }
+                XmitHashPolicy::Layer34 => {
+                    split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer34.hash(f))
+                }
+                XmitHashPolicy::Encap23 => {
+                    split_by_hash(d, st, burst, |f| XmitHashPolicy::Encap23.hash(f))
+                }
+                XmitHashPolicy::Encap34 => {
+                    split_by_hash(d, st, burst, |f| XmitHashPolicy::Encap34.hash(f))
+                }
+                XmitHashPolicy::VlanSrcMac => {
+                    split_by_hash(d, st, burst, |f| XmitHashPolicy::VlanSrcMac.hash(f))
+                }
             }
         }
         TxMode::RoundRobin => {
-            let members = d.members as u64;
+            let members = u32::from(d.members);
+            let pps = d.packets_per_slave;
+            if d.active.is_some() {
+                prefetch_headers(burst);
+            }
             for &m in burst.as_slice() {
                 // SAFETY: burst-owned mbuf.
                 let frame = unsafe { crate::mbuf::raw_data(m) };
                 let o = match d.active {
                     Some(a) if is_igmp(frame) => a,
+                    _ if pps == 0 => d.rr_next[(st.random() % u64::from(members)) as usize],
                     _ => {
-                        let id = match d.packets_per_slave {
-                            0 => st.random(),
-                            1 => {
-                                st.rr = st.rr.wrapping_add(1);
-                                st.rr
+                        // id += 1, then member = (id / pps) % members, incrementally.
+                        st.rr_count += 1;
+                        if st.rr_count >= pps {
+                            st.rr_count = 0;
+                            st.rr_slot += 1;
+                            if st.rr_slot >= members {
+                                st.rr_slot = 0;
                             }
-                            pps => {
-                                st.rr = st.rr.wrapping_add(1);
-                                st.rr / u64::from(pps)
-                            }
-                        };
-                        d.rr_next[(id % members) as usize]
+                        }
+                        d.rr_next[st.rr_slot as usize]
                     }
                 };
-                // SAFETY: as above.
+                // SAFETY: ownership moves to the sub-burst; `burst` is forgotten below.
                 let _ = unsafe { st.subs[o as usize].push_raw(m) };
             }
         }
         TxMode::Broadcast => {
-            let k = d.n_usable as usize;
-            for &m in burst.as_slice() {
-                if k > 1 {
-                    // SAFETY: one reference per member that will transmit it.
-                    unsafe { dpdk_sys::rte_mbuf_refcnt_update(m, (k - 1) as i16) };
-                }
-                for &o in &d.usable[..k] {
-                    // SAFETY: each sub-burst owns one reference.
-                    let _ = unsafe { st.subs[o as usize].push_raw(m) };
-                }
-            }
+            broadcast(d, burst, q, retries, counters);
+            return;
         }
     }
     // SAFETY: every mbuf now belongs to a sub-burst.
@@ -234,6 +246,80 @@ pub fn transmit(
             }
         }
     }
+}
+
+/// Starts loading every frame's first cache line, so that the per-frame work that follows
+/// (hash, IGMP check) does not wait on memory one frame at a time.
+#[inline(always)]
+fn prefetch_headers(burst: &Burst) {
+    #[cfg(target_arch = "x86_64")]
+    for &m in burst.as_slice() {
+        // SAFETY: burst-owned mbufs; prefetching has no side effects.
+        unsafe {
+            let p = ((*m).buf_addr as *const i8).add((*m).data_off as usize);
+            core::arch::x86_64::_mm_prefetch(p, core::arch::x86_64::_MM_HINT_T0);
+        }
+    }
+}
+
+/// Moves each frame of `burst` to the sub-burst of the member its hash selects.
+#[inline(always)]
+fn split_by_hash(d: &Distribution, st: &mut BondTx, burst: &Burst, hash: impl Fn(&[u8]) -> u32) {
+    prefetch_headers(burst);
+    for &m in burst.as_slice() {
+        // SAFETY: burst-owned mbuf.
+        let h = hash(unsafe { crate::mbuf::raw_data(m) });
+        let o = d.reta.lookup(h) as usize;
+        // SAFETY: ownership moves from `burst` to the sub-burst; the caller forgets `burst`.
+        let _ = unsafe { st.subs[o].push_raw(m) };
+    }
+}
+
+/// Every frame on every usable member. The members transmit from the same pointer array;
+/// each frame's refcount is raised to the number of members first (a plain store when the
+/// frame is ours alone, as it is straight from RX), and every copy a member refuses is
+/// freed, which drops one reference.
+#[inline]
+fn broadcast(d: &Distribution, burst: &mut Burst, q: u16, retries: u32, counters: &WorkerCounters) {
+    let k = d.n_usable as usize;
+    let n = burst.len();
+    if k > 1 {
+        for &m in burst.as_slice() {
+            // SAFETY: burst-owned mbufs; with refcount 1 nobody else can see the mbuf.
+            unsafe {
+                if (*m).refcnt == 1 {
+                    (*m).refcnt = k as u16;
+                } else {
+                    dpdk_sys::rte_mbuf_refcnt_update(m, (k - 1) as i16);
+                }
+            }
+        }
+    }
+    let pkts = burst.as_mut_ptr();
+    for &o in &d.usable[..k] {
+        let (port, idx) = (d.ports[o as usize], d.port_index[o as usize]);
+        let mut sent = 0usize;
+        let mut tries = 0;
+        while sent < n {
+            // SAFETY: the array holds n valid mbufs, one reference of each for this member.
+            sent +=
+                unsafe { dpdk_sys::rte_eth_tx_burst(port, q, pkts.add(sent), (n - sent) as u16) }
+                    as usize;
+            if sent == n || tries == retries {
+                break;
+            }
+            tries += 1;
+        }
+        let c = counters.port(idx as usize);
+        c.tx.add(sent as u64);
+        if sent < n {
+            // SAFETY: this member's references to the unsent frames are dropped.
+            unsafe { dpdk_sys::rte_pktmbuf_free_bulk(pkts.add(sent), (n - sent) as u32) };
+            c.drop(DropReason::TxFull, (n - sent) as u64);
+        }
+    }
+    // SAFETY: every reference was handed to a member or dropped above.
+    unsafe { burst.forget_all() };
 }
 
 #[inline]

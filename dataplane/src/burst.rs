@@ -143,6 +143,12 @@ impl Burst {
         &self.pkts[..self.len]
     }
 
+    /// The pointer array itself (for sending the same frames on several ports).
+    #[inline]
+    pub fn as_mut_ptr(&mut self) -> *mut RawMbuf {
+        self.pkts.as_mut_ptr()
+    }
+
     /// Forgets the packets without freeing them (their ownership moved elsewhere).
     ///
     /// # Safety
