@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod import;
+pub mod lacp;
 pub mod options;
 pub mod pcap;
 pub mod shell;

@@ -83,6 +83,13 @@ impl fmt::Debug for MacAddr {
     }
 }
 
+impl serde::Serialize for MacAddr {
+    /// As text, `aa:bb:cc:dd:ee:ff`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl From<[u8; 6]> for MacAddr {
     fn from(o: [u8; 6]) -> Self {
         MacAddr(o)
