@@ -19,7 +19,7 @@ need_root() {
 PKGS=(libdpdk-dev dpdk-dev dpdk libclang1-14 libclang-common-14-dev pkg-config gcc iproute2 procps)
 # Real peers for the interoperability tests.
 if [ "$PROFILE" = test ]; then
-  PKGS+=(openvswitch-switch openvswitch-common tshark tcpdump iputils-ping)
+  PKGS+=(openvswitch-switch openvswitch-common tshark tcpdump iputils-ping tmux)
 fi
 
 missing=()

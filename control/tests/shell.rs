@@ -1,0 +1,329 @@
+//! The testpmd-style shell: commands through piped input, through the control socket
+//! (`bondd ctl`), from a `--cmdline-file`, and typed into a real terminal (tmux).
+
+mod common;
+use common::*;
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A bond of two net_null members fed by a pcap, its status and socket in `dir`.
+fn config(dir: &TempDir) -> std::path::PathBuf {
+    let pcap = dir.path("in.pcap");
+    let frames = control::pcap::UdpFlows {
+        flows: 64,
+        ..Default::default()
+    }
+    .frames();
+    control::pcap::write_file(&pcap, frames.iter().map(|f| f.as_slice())).unwrap();
+    let tag = format!("{}{}", std::process::id(), dir.0.file_name().unwrap().len());
+    dir.write(
+        "c.toml",
+        &format!(
+            r#"
+[[port]]
+name = "lan0"
+device = "net_pcap_sh{tag},rx_pcap={},infinite_rx=1"
+[[bond]]
+name = "bond0"
+options = "mode=active-backup miimon=10 primary=eth0"
+[[bond.member]]
+name = "eth0"
+device = "net_null_sh{tag}a,no-rx=1"
+[[bond.member]]
+name = "eth1"
+device = "net_null_sh{tag}b,no-rx=1"
+[[forward]]
+from = "lan0"
+to = "bond0"
+bidirectional = false
+[run]
+stats_period_ms = 0
+run_dir = "{}"
+"#,
+            pcap.display(),
+            dir.0.display()
+        ),
+    )
+}
+
+#[test]
+fn piped_commands_run_and_errors_do_not_stop_the_appliance() {
+    let dir = TempDir::new("shpipe");
+    let cfg = config(&dir);
+    let mut child = bondd()
+        .args(["run", "-i", "--config"])
+        .arg(&cfg)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = "show bonding list\n\
+                  show bonding config bond0\n\
+                  sho bonding config bond0\n\
+                  set bonding option bond0 miimon -5\n\
+                  set bonding option bond0 updelay 25\n\
+                  set bonding mode 4 bond0\n\
+                  stop\n\
+                  set bonding mode 4 bond0\n\
+                  start\n\
+                  set link-down port eth0\n";
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // the monitor notices within 10 ms
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"show bonding config 0\nshow bonding events bond0\nshow port summary all --json\nhelp set bonding active\nquit\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("0: bond0 (active-backup) [eth0 eth1]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Current active: eth0"), "{stdout}");
+    assert!(
+        stderr.contains("unknown command \"sho bonding config bond0\" (did you mean \"show\"?)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("option 'miimon'"), "{stderr}");
+    assert!(stdout.contains("bond bond0: updelay = 25"), "{stdout}");
+    assert!(
+        stdout.contains("warning: updelay (25) is not a multiple of miimon (10)"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("option 'mode' can only change while the bond is down"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("802.3ad") && stderr.contains("not implemented yet"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("io packet forwarding started"), "{stdout}");
+    assert!(stdout.contains("port 1 (eth0): link down"), "{stdout}");
+    assert!(
+        stdout.contains("Current active: eth1"),
+        "the failover shows: {stdout}"
+    );
+    assert!(
+        stdout.contains("(slave eth0): link status definitely down, disabling slave"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"name\":\"eth1\""),
+        "JSON summary: {stdout}"
+    );
+    assert!(
+        stdout.contains("usage: set bonding active <bond> <member>"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("mbufs in use after shutdown: 0 of"),
+        "{stdout}"
+    );
+}
+
+struct Running(Option<Child>);
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn ctl(sock: &std::path::Path, cmd: &str) -> (bool, String, String) {
+    let mut c = bondd();
+    c.arg("ctl").arg("--socket").arg(sock).arg(cmd);
+    run(c)
+}
+
+#[test]
+fn control_socket_serves_bondd_ctl() {
+    let dir = TempDir::new("shsock");
+    let cfg = config(&dir);
+    let mut app = Running(Some(
+        bondd()
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let sock = dir.path("bondd.sock");
+    let t = Instant::now();
+    while !sock.exists() {
+        assert!(t.elapsed() < Duration::from_secs(10), "no control socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "root-only socket");
+
+    let (ok, out, _) = ctl(&sock, "show bonding config bond0");
+    assert!(ok && out.contains("Current active: eth0"), "{out}");
+    let (ok, out, _) = ctl(&sock, "show bonding status bond0 --json");
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["currently_active"], "eth0");
+    let (ok, _, err) = ctl(&sock, "set bonding active bond0 eth9");
+    assert!(!ok && err.contains("\"eth9\" is not a member"), "{err}");
+    let (ok, out, _) = ctl(&sock, "set bonding active bond0 eth1");
+    assert!(ok, "{out}");
+    let (_, out, _) = ctl(&sock, "show bonding status bond0");
+    assert!(out.contains("Currently Active Slave: eth1"), "{out}");
+    let (ok, _, _) = ctl(&sock, "stop");
+    assert!(ok);
+    let (ok, out, _) = ctl(&sock, "set bonding mode balance-xor bond0");
+    assert!(ok, "mode changes once forwarding is stopped: {out}");
+    let (ok, out, _) = ctl(&sock, "set fwd mac");
+    assert!(ok && out.contains("mac"), "{out}");
+    let (ok, out, _) = ctl(&sock, "start");
+    assert!(ok && out.contains("mac packet forwarding started"), "{out}");
+    let (_, out, _) = ctl(&sock, "show bonding config bond0");
+    assert!(out.contains("Bonding mode: 2 (balance-xor)"), "{out}");
+    let (ok, out, _) = ctl(&sock, "quit");
+    assert!(ok, "{out}");
+    let child = app.0.take().unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!sock.exists(), "the socket is removed at exit");
+    let (ok, _, err) = ctl(&sock, "show bonding list");
+    assert!(!ok && err.contains("bondd.sock"), "{err}");
+}
+
+#[test]
+fn cmdline_file_runs_at_start() {
+    let dir = TempDir::new("shfile");
+    let cfg = config(&dir);
+    let script = dir.write(
+        "cmds",
+        "# a comment\nset bonding primary eth1 bond0\nshow bonding config bond0\nquit\n",
+    );
+    let mut c = bondd();
+    c.args(["run", "--config"])
+        .arg(&cfg)
+        .arg("--cmdline-file")
+        .arg(&script);
+    let (ok, out, err) = run(c);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("bondd> set bonding primary eth1 bond0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Primary: [eth1]") && out.contains("Current active: eth1"),
+        "{out}"
+    );
+    let mut c = bondd();
+    c.args(["run", "--config"])
+        .arg(&cfg)
+        .arg("--cmdline-file")
+        .arg(dir.path("nope"));
+    let (ok, _, err) = run(c);
+    assert!(
+        !ok && err.contains("--cmdline-file") && err.contains("nope"),
+        "{err}"
+    );
+}
+
+/// A tmux session, killed by its unique name on drop.
+struct Tmux(String);
+impl Tmux {
+    fn send(&self, keys: &[&str]) {
+        let mut a = vec!["send-keys", "-t", &self.0];
+        a.extend_from_slice(keys);
+        sh(&["tmux"].iter().chain(a.iter()).copied().collect::<Vec<_>>());
+    }
+    fn screen(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["capture-pane", "-p", "-S", "-200", "-t", &self.0])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+    fn wait_for(&self, needle: &str) -> String {
+        let t = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(15),
+                "{needle:?} never appeared:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+
+#[test]
+fn interactive_session_in_a_real_terminal() {
+    assert!(
+        Command::new("which")
+            .arg("tmux")
+            .output()
+            .unwrap()
+            .status
+            .success(),
+        "tmux is needed (scripts/setup.sh test installs it)"
+    );
+    let dir = TempDir::new("shtty");
+    let cfg = config(&dir);
+    let name = format!("bondd-test-{}", std::process::id());
+    let cmd = format!(
+        "BONDD_LOG=warn HOME={} {} run -i --config {}",
+        dir.0.display(),
+        env!("CARGO_BIN_EXE_bondd"),
+        cfg.display()
+    );
+    sh(&[
+        "tmux",
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "160",
+        "-y",
+        "50",
+        &cmd,
+    ]);
+    let t = Tmux(name);
+    t.wait_for("bondd>");
+    // Tab completion: "show bon<Tab>" completes the keyword.
+    t.send(&["show bon", "Tab"]);
+    t.wait_for("bondd> show bonding");
+    t.send(&[" config bond0", "Enter"]);
+    t.wait_for("Current active: eth0");
+    t.send(&["set link-down port eth0", "Enter"]);
+    t.wait_for("port 1 (eth0): link down");
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(&["show bonding config bond0", "Enter"]);
+    t.wait_for("Current active: eth1");
+    t.send(&["set bonding mon_period bond0 fast", "Enter"]);
+    t.wait_for("expected a period in ms, got \"fast\"");
+    t.send(&["quit", "Enter"]);
+    let s = t.wait_for("mbufs in use after shutdown: 0 of");
+    assert!(s.contains("Stopping bondd..."), "{s}");
+}
