@@ -291,8 +291,9 @@ fn interactive_session_in_a_real_terminal() {
     let dir = TempDir::new("shtty");
     let cfg = config(&dir);
     let name = format!("bondd-test-{}", std::process::id());
+    // The pane stays open after bondd exits (tmux would close it), showing the exit status.
     let cmd = format!(
-        "BONDD_LOG=warn HOME={} {} run -i --config {}",
+        "BONDD_LOG=warn HOME={} {} run -i --config {}; echo bondd-exited=$?; sleep 60",
         dir.0.display(),
         env!("CARGO_BIN_EXE_bondd"),
         cfg.display()
@@ -324,6 +325,8 @@ fn interactive_session_in_a_real_terminal() {
     t.send(&["set bonding mon_period bond0 fast", "Enter"]);
     t.wait_for("expected a period in ms, got \"fast\"");
     t.send(&["quit", "Enter"]);
-    let s = t.wait_for("mbufs in use after shutdown: 0 of");
+    let s = t.wait_for("bondd-exited=");
+    assert!(s.contains("bondd-exited=0"), "{s}");
     assert!(s.contains("Stopping bondd..."), "{s}");
+    assert!(s.contains("mbufs in use after shutdown: 0 of"), "{s}");
 }
