@@ -28,6 +28,8 @@ SECS=${2:-6}
 FLOWS=${3:-4096}
 SIZE=60
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib.sh
+. "$ROOT/benches/lib.sh"
 
 # key | label | bondd options | net_bonding devargs ("" = no equivalent) | copies | target vs net_bonding
 ROWS=(
@@ -60,14 +62,7 @@ fi
 # A private copy: a rebuild during the run must not change what is measured.
 cp "$BONDD" "$WORK/bondd"; BONDD=$WORK/bondd
 
-# Memory: 2 MiB hugepages when they can be had (about 40 % faster), else 4 KiB pages.
-MEM_TP="--no-huge -m 1024 --no-shconf"; MEM_BD="no-huge"
-if [ -z "${NOHUGE:-}" ]; then
-  cur=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
-  [ "$cur" -ge 512 ] || echo 512 > /proc/sys/vm/nr_hugepages 2>/dev/null || true
-  free=$(awk '/HugePages_Free/{print $2}' /proc/meminfo)
-  if [ "${free:-0}" -ge 512 ]; then MEM_TP="--in-memory"; MEM_BD="hugepages"; fi
-fi
+choose_memory
 
 PCAP=$WORK/flows.pcap
 "$BONDD" gen-pcap --out "$PCAP" --flows "$FLOWS" --size "$SIZE" >/dev/null
@@ -114,9 +109,6 @@ TOML
   toml_tail bond0
 }
 
-# Mean of the per-period rates after the first, in Mpps.
-mean_after_first() { awk 'NR>1 && $1>0 {s+=$1; n++} END {if (n) printf "%.2f", s/n/1e6; else print "nan"}'; }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 # bondd run on config $1; the TX of ports $2 (space-separated) summed per period, / $3.
 # Prints "MPPS TX0 TX1" (TX0/TX1: the bond's members' final TX counters, "- -" for plain).

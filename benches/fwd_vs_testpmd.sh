@@ -16,6 +16,8 @@ SECS=${2:-8}
 FLOWS=${3:-4096}
 SIZE=${4:-60}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib.sh
+. "$ROOT/benches/lib.sh"
 WORK=$(mktemp -d /tmp/bondd-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -25,14 +27,7 @@ if [ -z "${BONDD:-}" ]; then
   BONDD=$ROOT/target/release/bondd
 fi
 
-# Memory: 2 MiB hugepages when they can be had (about 40 % faster), else 4 KiB pages.
-MEM_TP="--no-huge -m 1024 --no-shconf"; MEM_BD="no-huge"
-if [ -z "${NOHUGE:-}" ]; then
-  cur=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
-  [ "$cur" -ge 512 ] || echo 512 > /proc/sys/vm/nr_hugepages 2>/dev/null || true
-  free=$(awk '/HugePages_Free/{print $2}' /proc/meminfo)
-  if [ "${free:-0}" -ge 512 ]; then MEM_TP="--in-memory"; MEM_BD="hugepages"; fi
-fi
+choose_memory
 
 PCAP=$WORK/flows.pcap
 "$BONDD" gen-pcap --out "$PCAP" --flows "$FLOWS" --size "$SIZE" >/dev/null
@@ -56,8 +51,6 @@ stats_period_ms = 1000
 duration_s = $SECS
 TOML
 
-# Mean of the per-period rates after the first, in Mpps.
-mean_after_first() { awk 'NR>1 && $1>0 {s+=$1; n++} END {if (n) printf "%.2f", s/n/1e6; else print "nan"}'; }
 
 run_bondd() {
   { "$BONDD" run --config "$WORK/bondd.toml" 2>"$WORK/bondd.err" || cat "$WORK/bondd.err" >&2; } \
@@ -72,7 +65,6 @@ run_testpmd() {
     | tr -d '\033' | awk '/NIC statistics for port/ {p=$6} /Tx-pps:/ && p==1 {print $2}' \
     | mean_after_first
 }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "plain forwarding: net_pcap infinite_rx ($FLOWS flows, ${SIZE}-byte frames + FCS) -> net_null"
 echo "memory: $MEM_BD; one forwarding core (CPU 1); $REPS alternating runs of ${SECS}s each"

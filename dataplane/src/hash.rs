@@ -1742,23 +1742,7 @@ mod tests {
 
     // ---- robustness -----------------------------------------------------
 
-    /// xorshift64* for reproducible pseudo-random input.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn bytes(&mut self, n: usize) -> Vec<u8> {
-            (0..n).map(|_| self.next() as u8).collect()
-        }
-    }
+    use crate::testing::Rng;
 
     fn check_invariants(frame: &[u8]) {
         for p in XmitHashPolicy::ALL {
@@ -1862,10 +1846,10 @@ mod tests {
     fn random_flows_match_reference_formula() {
         let mut rng = Rng(42);
         for _ in 0..2000 {
-            let r = rng.next();
+            let r = rng.next_u64();
             let src = (r as u32).to_be_bytes();
             let dst = ((r >> 32) as u32).to_be_bytes();
-            let (sp, dp) = (rng.next() as u16, rng.next() as u16);
+            let (sp, dp) = (rng.next_u64() as u16, rng.next_u64() as u16);
             let f = cat(&[
                 &eth(&[], 0x0800),
                 &ipv4(src, dst, ipp::TCP, 0, &ports(sp, dp)),

@@ -153,6 +153,7 @@ fn drill(
 ) -> anyhow::Result<Report> {
     let result = (|| {
         let poll = Duration::from_micros(20);
+        let mut rng = dataplane::testing::Rng(0x5eed ^ u64::from(std::process::id()));
         let mut trials = Vec::new();
         let mut rates = Vec::new();
         std::thread::sleep(o.settle);
@@ -197,7 +198,10 @@ fn drill(
             });
             dataplane::port::set_link_of(members[a].1, true)
                 .map_err(|rc| anyhow::anyhow!("restoring {}: DPDK error {rc}", members[a].0))?;
-            std::thread::sleep(o.settle);
+            // Cut at a different phase of the monitor's period each time: with a settle time
+            // that is a multiple of miimon every cut would land the same distance before a tick.
+            let jitter = Duration::from_micros(rng.below(o.miimon_ms as usize * 1000) as u64);
+            std::thread::sleep(o.settle + jitter);
         }
         let mut gaps: Vec<f64> = trials.iter().map(|t| t.gap_us).collect();
         let mut losts: Vec<f64> = trials.iter().map(|t| t.lost as f64).collect();

@@ -2597,20 +2597,7 @@ mod tests {
 
     // --- robustness ----------------------------------------------------------------------
 
-    /// xorshift64*: deterministic, no dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            usize::try_from(self.next() % n as u64).unwrap()
-        }
-    }
+    use dataplane::testing::Rng;
 
     fn random_word(rng: &mut Rng) -> String {
         const POOL: &[&str] = &[
@@ -2719,7 +2706,7 @@ mod tests {
         // Raw bytes, lossily decoded.
         for _ in 0..2000 {
             let bytes: Vec<u8> = (0..rng.below(40))
-                .map(|_| (rng.next() & 0xff) as u8)
+                .map(|_| (rng.next_u64() & 0xff) as u8)
                 .collect();
             exercise(&String::from_utf8_lossy(&bytes));
         }
