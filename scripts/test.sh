@@ -19,9 +19,17 @@ echo "== build"
 cargo build --workspace --all-targets -q
 
 echo "== tests"
-cargo nextest run --workspace --no-fail-fast "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo nextest run --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
+summary=$(grep -E 'Summary .* tests? run:' "$log" | tail -1)
 
 echo "== benchmark harness smoke (figures not checked: CI machines are noisy)"
 BONDD=target/debug/bondd NOHUGE=1 benches/fwd_vs_testpmd.sh 1 4 1024
 BONDD=target/debug/bondd NOHUGE=1 MODES="rr xor-l34" benches/bond_vs_netbonding.sh 1 3 1024
 target/debug/bondd bench failover --miimon 10 --trials 3 --settle-ms 100 --memory no-huge
+
+# The closing line CI reads: the test counts, after the smoke runs' output.
+passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")
+failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"
