@@ -100,7 +100,7 @@ pub fn eal_args(c: &Checked, huge_free_mb: u64) -> Vec<String> {
 
 /// How the control thread transmits on a port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ControlTx {
+pub(crate) enum ControlTx {
     /// Not a bond member: the control thread never sends there.
     None,
     /// Its own TX queue.
@@ -149,9 +149,9 @@ pub struct Appliance {
     pub(crate) plan: Option<Arc<Plan>>,
     pub(crate) ports: Vec<Port>,
     /// How the control thread transmits on each port.
-    ctrl_txq: Vec<ControlTx>,
+    pub(crate) ctrl_txq: Vec<ControlTx>,
     /// Control frames for worker 0 to send (ports with `ControlTx::Relay`).
-    relay: Option<Arc<dataplane::ring::Ring>>,
+    pub(crate) relay: Option<Arc<dataplane::ring::Ring>>,
     /// Frames the control thread sent, and could not send.
     pub ctrl_sent: u64,
     pub ctrl_failed: u64,

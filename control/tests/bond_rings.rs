@@ -554,3 +554,56 @@ fn balance_modes_deliver_from_every_member() {
     assert_eq!(r.lan_sent().len(), 45);
     r.finish();
 }
+
+#[test]
+fn members_can_be_removed_and_added_at_run_time() {
+    let _g = eal();
+    let spare = format!("net_ringS{}", std::process::id() % 100_000);
+    let mut r = rig(
+        "mode = \"balance-xor\"\nxmit_hash_policy = \"layer3+4\"",
+        2,
+        &[1],
+        &format!("[[port]]\nname = \"spare\"\ndevice = \"{spare}\"\n"),
+    );
+    let app = r.app();
+    let reply = app.execute_line("remove bonding member eth1 bond0");
+    assert!(reply.ok, "{}", reply.text);
+    r.inject(&flows(100), 0);
+    settle(&mut r);
+    assert_eq!(r.data(0).len(), 100, "everything on the remaining member");
+    assert_eq!(r.data(1).len(), 0);
+    let reply = r.app().execute_line("add bonding member spare bond0");
+    assert!(reply.ok, "{}", reply.text);
+    let reply = r.app().execute_line("add bonding member lan bond0");
+    assert!(
+        !reply.ok && reply.text.contains("forwards traffic itself"),
+        "{}",
+        reply.text
+    );
+    r.run(50); // the monitor sees the new member up
+    r.inject(&flows(200), 0);
+    settle(&mut r);
+    let on0 = r.data(0).len();
+    let ring = Ring::lookup(&format!("ETH_RXTX0_{spare}")).unwrap();
+    let on_spare = ring.dequeue(usize::MAX).len();
+    assert_eq!(on0 + on_spare, 200);
+    assert!(
+        on_spare > 50 && on0 > 50,
+        "the new member takes a share: {on0}/{on_spare}"
+    );
+    let ev = r.events();
+    assert!(
+        ev.iter().any(|e| e.contains("(slave eth1): Releasing")),
+        "{ev:#?}"
+    );
+    assert!(
+        ev.iter().any(|e| e.contains("(slave spare): Enslaving")),
+        "{ev:#?}"
+    );
+    let st = r.status();
+    assert!(
+        st.contains("Slave Interface: spare") && !st.contains("Slave Interface: eth1"),
+        "{st}"
+    );
+    r.finish();
+}

@@ -147,11 +147,18 @@ impl RedirectionTable {
             quota[usize::from(m)] = (base + usize::from(rank < extra)) as u16;
         }
 
-        // Keep each active member's buckets up to its quota (its lowest
-        // buckets); everything else is free.
+        // Keep each active member's buckets up to its quota; everything else
+        // is free. Buckets are considered in bit-reversed order, so what a
+        // member keeps (and what it gives up) is spread over the whole bucket
+        // space rather than being a contiguous block: flows that differ only
+        // in a few hash bits then still spread (growing 1 -> 2 members gives
+        // exactly b % 2, as a fresh table has).
         let mut kept = [0u16; MAX_MEMBERS];
         let mut free = [false; RETA_SIZE];
-        for (b, &m) in self.buckets.iter().enumerate() {
+        const _: () = assert!(RETA_SIZE == 256, "bit reversal below assumes 8-bit buckets");
+        for r in 0..RETA_SIZE {
+            let b = usize::from((r as u8).reverse_bits());
+            let m = self.buckets[b];
             let mi = usize::from(m);
             if is_active(m) && kept[mi] < quota[mi] {
                 kept[mi] += 1;
@@ -415,5 +422,39 @@ mod tests {
         let copy = t; // Copy
         assert_eq!(copy.lookup(7), t.lookup(7));
         assert_eq!(core::mem::size_of::<RedirectionTable>(), RETA_SIZE);
+    }
+}
+
+#[cfg(test)]
+mod growth_tests {
+    use super::*;
+
+    #[test]
+    fn a_one_member_table_grows_to_two_interleaved() {
+        let mut t = RedirectionTable::new(1);
+        let moved = t.set_members(&[true, true]).unwrap();
+        assert_eq!(moved, 128);
+        assert_eq!(
+            t,
+            RedirectionTable::new(2),
+            "the same table as a fresh two-member one"
+        );
+    }
+
+    #[test]
+    fn given_up_buckets_are_spread_over_the_space() {
+        // 2 -> 3 members: the newcomer's buckets must cover every quarter of the space.
+        let mut t = RedirectionTable::new(2);
+        t.set_members(&[true, true, true]).unwrap();
+        for q in 0..4 {
+            let got = t.buckets()[q * 64..(q + 1) * 64]
+                .iter()
+                .filter(|&&m| m == 2)
+                .count();
+            assert!(
+                (15..=28).contains(&got),
+                "quarter {q} has {got} of the newcomer's buckets"
+            );
+        }
     }
 }

@@ -455,6 +455,73 @@ impl Bond {
         actions
     }
 
+    /// Enslaves one more member (`add bonding member`), as the kernel's enslave does: the
+    /// monitor starts from its carrier, selection runs, and the event is logged.
+    pub fn add_member(&mut self, m: MemberInit) -> Result<Actions, BondError> {
+        if self.members.len() >= MAX_MEMBERS {
+            return Err(BondError::Refused {
+                bond: self.name.clone(),
+                why: format!("a bond has at most {MAX_MEMBERS} members"),
+            });
+        }
+        let mii = MiiMember::enslave(m.link.up, &self.params, self.opts.miimon > 0);
+        self.members.push(Member {
+            name: m.name,
+            port: m.port,
+            index: m.index,
+            perm_mac: m.perm_mac,
+            mii,
+            link: m.link,
+        });
+        let i = self.members.len() - 1;
+        if self.opts.primary.as_deref() == Some(self.members[i].name.as_str()) {
+            self.primary = Some(i);
+        }
+        // The new member takes an even share of the buckets from the others when it is up
+        // (build_distribution rebalances over the members that are up).
+        let mut actions = Actions::default();
+        self.reselect(None, &mut actions);
+        let ev = BondEvent::Enslaved {
+            bond: self.name.clone(),
+            member: self.members[i].name.clone(),
+            active: self.opts.mode != Mode::ActiveBackup || self.active == Some(i),
+            link_up: self.members[i].mii.state != MiiState::Down,
+        };
+        log_event(&mut self.events, ev, None);
+        self.publish();
+        actions.changed = true;
+        Ok(actions)
+    }
+
+    /// Releases a member (`remove bonding member`); the others keep their ordinals' order.
+    pub fn remove_member(&mut self, name: &str) -> Result<(Member, Actions), BondError> {
+        let i = self.member_index(name)?;
+        let was_active = self.active == Some(i);
+        let m = self.members.remove(i);
+        log_event(
+            &mut self.events,
+            BondEvent::Released {
+                bond: self.name.clone(),
+                member: m.name.clone(),
+                active: was_active || self.opts.mode != Mode::ActiveBackup,
+            },
+            None,
+        );
+        let shift = |x: Option<usize>| match x {
+            Some(a) if a == i => None,
+            Some(a) if a > i => Some(a - 1),
+            other => other,
+        };
+        self.active = shift(self.active);
+        self.primary = shift(self.primary);
+        self.reta = RedirectionTable::new(self.members.len().max(1));
+        let mut actions = Actions::default();
+        self.reselect(None, &mut actions);
+        self.publish();
+        actions.changed = true;
+        Ok((m, actions))
+    }
+
     /// Makes `member` the active one (active-backup), as writing `active_slave` does.
     pub fn set_active(&mut self, member: &str) -> Result<Actions, BondError> {
         let i = self.member_index(member)?;

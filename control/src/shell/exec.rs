@@ -443,12 +443,146 @@ impl Appliance {
                     mac_text(mac)
                 )))
             }
-            CreateBond { .. } | AddMember { .. } | RemoveMember { .. } => Err(
-                "bonds and their members come from the config file; creating bonds and \
-                 adding or removing members at run time is not implemented yet"
+            AddMember { port, bond } => {
+                let b = self.bond_index(&bond)?;
+                let i = self.port_index(&port)?;
+                self.add_member(b, i)
+            }
+            RemoveMember { port, bond } => {
+                let b = self.bond_index(&bond)?;
+                let name = self.member_name(b, &port)?;
+                self.remove_member(b, &name)
+            }
+            CreateBond { .. } => Err(
+                "bonds come from the config file ([[bond]]); creating one at run time is not \
+                 implemented yet (it needs forwarding paths, which the shell cannot set)"
                     .into(),
             ),
         }
+    }
+
+    /// Runs `change` with the workers stopped, then rebuilds the plan (a bond's members are
+    /// part of it) and restarts them if they were running.
+    fn with_workers_stopped(
+        &mut self,
+        change: impl FnOnce(&mut Self) -> Result<String, String>,
+    ) -> Result<Reply, String> {
+        let was = self.forwarding();
+        if was {
+            self.stop_forwarding()?;
+        }
+        let out = change(self);
+        self.rebuild_plan();
+        if was {
+            self.start_forwarding(None)?;
+        }
+        out.map(Reply::ok)
+    }
+
+    /// A new plan with every bond's members as they are now.
+    fn rebuild_plan(&mut self) {
+        let Some(old) = self.plan.clone() else { return };
+        let bonds = old
+            .bonds
+            .iter()
+            .enumerate()
+            .map(|(b, bp)| dataplane::fwd::BondPlan {
+                members: self.bonds[b]
+                    .members
+                    .iter()
+                    .enumerate()
+                    .map(|(o, m)| dataplane::fwd::MemberRx {
+                        port: m.port,
+                        index: m.index as usize,
+                        rxq: self.ports[m.index as usize].rx_queues(),
+                        ordinal: o as u8,
+                    })
+                    .collect(),
+                ..bp.clone()
+            })
+            .collect();
+        self.plan = Some(Arc::new(Plan {
+            mode: old.mode,
+            paths: old.paths.clone(),
+            bonds,
+            tx_retries: old.tx_retries,
+            qsbr: Arc::clone(&old.qsbr),
+            control_relay: self.relay.clone(),
+            relay_index: old.relay_index,
+        }));
+    }
+
+    fn add_member(&mut self, b: usize, i: usize) -> Result<Reply, String> {
+        let spec = &self.checked.ports[i];
+        if let Some(other) = spec.bond {
+            return Err(format!(
+                "port {i} ({}) is already a member of {}",
+                spec.name, self.checked.bonds[other].name
+            ));
+        }
+        if self
+            .checked
+            .paths
+            .iter()
+            .any(|&(x, y)| x == crate::config::Iface::Port(i) || y == crate::config::Iface::Port(i))
+        {
+            return Err(format!(
+                "port {i} ({}) forwards traffic itself; a member must not be in a [[forward]]",
+                spec.name
+            ));
+        }
+        self.with_workers_stopped(|app| {
+            // A plain port has no TX queue for the control thread: its frames go through
+            // worker 0, whose relay ring is created on first need.
+            if app.relay.is_none() {
+                app.relay = Some(Arc::new(
+                    dataplane::ring::Ring::create(
+                        &format!("bondd_relay{}", std::process::id()),
+                        1024,
+                        dataplane::ring::Sync::SingleProducerSingleConsumer,
+                    )
+                    .map_err(|e| e.to_string())?,
+                ));
+            }
+            app.ctrl_txq[i] = crate::appliance::ControlTx::Relay;
+            let port = &app.ports[i];
+            let _ = port.set_promiscuous(true);
+            let perm_mac = port.mac().unwrap_or_default();
+            if app.bonds[b].opts.fail_over_mac == crate::options::FailOverMac::None {
+                let _ = port.set_mac(app.bonds[b].ident.mac);
+            }
+            let name = app.checked.ports[i].name.clone();
+            let init = crate::bond::MemberInit {
+                name: name.clone(),
+                port: port.id(),
+                index: i as u16,
+                perm_mac,
+                link: port.link(),
+            };
+            let actions = app.bonds[b].add_member(init).map_err(|e| e.to_string())?;
+            app.checked.ports[i].bond = Some(b);
+            app.checked.bonds[b].members.push(i);
+            app.carry_out(b, actions);
+            Ok(format!("port {i} ({name}) added to {}", app.bonds[b].name))
+        })
+    }
+
+    fn remove_member(&mut self, b: usize, name: &str) -> Result<Reply, String> {
+        self.with_workers_stopped(|app| {
+            let (m, actions) = app.bonds[b]
+                .remove_member(name)
+                .map_err(|e| e.to_string())?;
+            let i = m.index as usize;
+            app.checked.ports[i].bond = None;
+            app.checked.bonds[b].members.retain(|&p| p != i);
+            app.ctrl_txq[i] = crate::appliance::ControlTx::None;
+            let _ = app.ports[i].set_mac(m.perm_mac);
+            app.carry_out(b, actions);
+            Ok(format!(
+                "port {i} ({name}) removed from {}",
+                app.bonds[b].name
+            ))
+        })
     }
 
     fn member_name(&self, b: usize, t: &Target) -> Result<String, String> {
