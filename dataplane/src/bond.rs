@@ -225,7 +225,7 @@ pub fn transmit(
                     }
                 };
                 // SAFETY: ownership moves to the sub-burst; `burst` is forgotten below.
-                let _ = unsafe { st.subs[o as usize].push_raw(m) };
+                unsafe { st.subs[o as usize].push_or_free(m) };
             }
         }
         TxMode::Broadcast => {
@@ -271,7 +271,7 @@ fn split_by_hash(d: &Distribution, st: &mut BondTx, burst: &Burst, hash: impl Fn
         let h = hash(unsafe { crate::mbuf::raw_data(m) });
         let o = d.reta.lookup(h) as usize;
         // SAFETY: ownership moves from `burst` to the sub-burst; the caller forgets `burst`.
-        let _ = unsafe { st.subs[o].push_raw(m) };
+        unsafe { st.subs[o].push_or_free(m) };
     }
 }
 
@@ -285,12 +285,14 @@ fn broadcast(d: &Distribution, burst: &mut Burst, q: u16, retries: u32, counters
     let n = burst.len();
     if k > 1 {
         for &m in burst.as_slice() {
-            // SAFETY: burst-owned mbufs; with refcount 1 nobody else can see the mbuf.
+            // SAFETY: burst-owned mbufs; a single-segment mbuf with refcount 1 is seen by
+            // nobody else, so a plain store will do. Chains need every segment raised, or each
+            // member's free would release the tail segments again.
             unsafe {
-                if (*m).refcnt == 1 {
+                if (*m).nb_segs == 1 && (*m).refcnt == 1 {
                     (*m).refcnt = k as u16;
                 } else {
-                    dpdk_sys::rte_mbuf_refcnt_update(m, (k - 1) as i16);
+                    dpdk_sys::rte_pktmbuf_refcnt_update(m, (k - 1) as i16);
                 }
             }
         }

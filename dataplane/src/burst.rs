@@ -120,6 +120,19 @@ impl Burst {
         Ok(())
     }
 
+    /// Adds a raw mbuf, freeing it if the burst is full (never the case when a burst of at
+    /// most [`BURST`] frames is split into empty sub-bursts, but an mbuf is never leaked).
+    ///
+    /// # Safety
+    /// As [`push_raw`](Self::push_raw).
+    #[inline(always)]
+    pub unsafe fn push_or_free(&mut self, m: RawMbuf) {
+        // SAFETY: forwarded contract; a refused mbuf is still ours to free.
+        if let Err(m) = unsafe { self.push_raw(m) } {
+            unsafe { dpdk_sys::rte_pktmbuf_free(m) };
+        }
+    }
+
     /// Adds an owned mbuf. Hands it back if the burst is full.
     pub fn push(&mut self, m: Mbuf) -> Result<(), Mbuf> {
         let raw = m.into_raw();
