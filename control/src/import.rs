@@ -838,6 +838,40 @@ pub fn import_modprobe(file: &str, text: &str) -> Result<ModprobeImport, ImportE
     })
 }
 
+/// Writes imported bonds as a bondd config (TOML). The DPDK device of each member cannot be
+/// known from the Linux files: each is written as `TODO-<interface>` with a comment, for the
+/// operator to replace with the port's PCI address (`bondd check` then validates the file).
+pub fn to_bondd_toml(bonds: &[ImportedBond], notes: &[String]) -> String {
+    let mut out = String::from(
+        "# Imported by `bondd import`. Replace every TODO device with the DPDK device string\n# (e.g. the PCI address) of that interface, add [[port]]s and [[forward]]s, then run\n# `bondd check --config FILE`.\n",
+    );
+    for n in notes {
+        out += &format!("# note: {n}\n");
+    }
+    for b in bonds {
+        out += &format!("\n# from {}\n[[bond]]\nname = {:?}\n", b.source, b.name);
+        if !b.options.is_empty() {
+            out += &format!("options = {:?}\n", b.options);
+        }
+        if let Some(ip) = b.ipv4_address {
+            let prefix = b.ipv4_prefix.map(|p| format!("/{p}")).unwrap_or_default();
+            out += &format!("ipaddr = [\"{ip}{prefix}\"]\n");
+        }
+        if let Some(gw) = b.ipv4_gateway {
+            out += &format!("# gateway {gw} (bondd forwards at layer 2 and does not route)\n");
+        }
+        for n in &b.notes {
+            out += &format!("# note: {n}\n");
+        }
+        for m in &b.members {
+            out += &format!(
+                "\n[[bond.member]]\nname = {m:?}\n# the DPDK device of {m}:\ndevice = \"TODO-{m}\"\n"
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,6 +75,16 @@ enum Cmd {
         members: usize,
         pcap: PathBuf,
     },
+    /// Print a bondd config made from what operators migrate from: Red Hat ifcfg-* files
+    /// (a network-scripts directory) or modprobe.conf `options bonding ...` lines.
+    Import {
+        /// A directory of ifcfg-* files (e.g. /etc/sysconfig/network-scripts).
+        #[arg(long, conflicts_with = "modprobe")]
+        ifcfg: Option<PathBuf>,
+        /// A modprobe configuration file (e.g. /etc/modprobe.d/bonding.conf).
+        #[arg(long)]
+        modprobe: Option<PathBuf>,
+    },
     /// Benchmarks that run the appliance in-process.
     Bench {
         #[command(subcommand)]
@@ -266,6 +276,27 @@ fn dispatch(cli: Cli) -> Result<()> {
                 Ok(())
             }
         },
+        Cmd::Import { ifcfg, modprobe } => {
+            let (bonds, notes) = match (ifcfg, modprobe) {
+                (Some(dir), None) => {
+                    let i = control::import::import_ifcfg_dir(&dir)?;
+                    (i.bonds, i.notes)
+                }
+                (None, Some(file)) => {
+                    let text = std::fs::read_to_string(&file).with_context(|| {
+                        format!("--modprobe {}: cannot read it", file.display())
+                    })?;
+                    let i = control::import::import_modprobe(&file.display().to_string(), &text)?;
+                    (i.bonds, i.notes)
+                }
+                _ => bail!("give --ifcfg DIR or --modprobe FILE"),
+            };
+            if bonds.is_empty() {
+                bail!("no bond found to import");
+            }
+            print!("{}", control::import::to_bondd_toml(&bonds, &notes));
+            Ok(())
+        }
         Cmd::Hash {
             policy,
             members,
