@@ -650,3 +650,68 @@ fn broadcast_of_a_chained_mbuf_frees_every_segment_once() {
     assert_eq!(r.pool.in_use(), 0);
     r.finish();
 }
+
+#[test]
+fn garbage_frames_never_crash_a_worker() {
+    let _g = eal();
+    let mut rng = dataplane::testing::Rng(0xbad_f00d);
+    let mut garbage: Vec<Vec<u8>> = (0..300)
+        .map(|i| {
+            let mut f = rng.bytes(i % 100);
+            // Some look like the start of real headers, cut short.
+            if f.len() > 14 && i % 3 == 0 {
+                f[12] = [0x08, 0x81, 0x86][i % 3];
+                f[13] = [0x00, 0x00, 0xdd][i % 3];
+            }
+            f
+        })
+        .collect();
+    garbage.push(Vec::new()); // an empty frame
+    let modes = [
+        "mode = \"balance-rr\"".to_owned(),
+        "mode = \"broadcast\"".to_owned(),
+        "mode = \"active-backup\"".to_owned(),
+    ]
+    .into_iter()
+    .chain(
+        XmitHashPolicy::ALL
+            .iter()
+            .map(|p| format!("mode = \"balance-xor\"\nxmit_hash_policy = \"{p}\"")),
+    );
+    for (k, mode) in modes.enumerate() {
+        // Every other rig rewrites MACs too, where runts are counted as malformed.
+        let fwd = if k % 2 == 0 {
+            "forward_mode = \"mac\"\n"
+        } else {
+            ""
+        };
+        let mut r = rig(&mode, 2, &[1], fwd);
+        r.inject(&garbage, 0);
+        settle(&mut r);
+        let copies = if mode.contains("broadcast") { 2 } else { 1 };
+        let sent: usize = (0..2).map(|m| r.data(m).len()).sum();
+        let lan = r
+            .app()
+            .sample()
+            .into_iter()
+            .find(|p| p.name == "lan")
+            .unwrap();
+        let malformed = lan.worker.drops[dataplane::counters::DropReason::Malformed as usize];
+        assert_eq!(
+            lan.worker.rx,
+            garbage.len() as u64,
+            "{mode}: every frame received"
+        );
+        assert_eq!(
+            sent as u64 + malformed * copies as u64,
+            garbage.len() as u64 * copies as u64,
+            "{mode}: each frame sent or counted as malformed"
+        );
+        if fwd.is_empty() {
+            assert_eq!(malformed, 0, "{mode}: io mode forwards whatever it gets");
+        } else {
+            assert!(malformed > 0, "{mode}: runts counted in mac mode");
+        }
+        r.finish();
+    }
+}
