@@ -152,6 +152,8 @@ pub struct Appliance {
     pub(crate) ctrl_txq: Vec<ControlTx>,
     /// Control frames for worker 0 to send (ports with `ControlTx::Relay`).
     pub(crate) relay: Option<Arc<dataplane::ring::Ring>>,
+    /// Slow-protocol frames from the workers (802.3ad), one ring per worker.
+    to_control: Vec<Arc<dataplane::ring::Ring>>,
     /// Frames the control thread sent, and could not send.
     pub ctrl_sent: u64,
     pub ctrl_failed: u64,
@@ -381,7 +383,7 @@ impl Appliance {
                 mac: bond_macs[b],
             },
         };
-        let paths: Vec<Path> = checked
+        let mut paths: Vec<Path> = checked
             .paths
             .iter()
             .map(|&(a, b)| Path {
@@ -396,6 +398,16 @@ impl Appliance {
                 to: egress(b),
             })
             .collect();
+        // An 802.3ad bond must hear its partner even when nothing forwards from it.
+        for (b, bond) in bonds.iter().enumerate() {
+            let is_ingress = checked.paths.iter().any(|&(x, _)| x == Iface::Bond(b));
+            if bond.lacp.is_some() && !is_ingress {
+                paths.push(Path {
+                    from: Ingress::Bond { bond: b },
+                    to: Egress::Drop,
+                });
+            }
+        }
         let bond_plans: Vec<BondPlan> = bonds
             .iter()
             .enumerate()
@@ -416,7 +428,25 @@ impl Appliance {
                 dist: Arc::clone(&bond.dist),
             })
             .collect();
+        // Slow-protocol frames (802.3ad) go from each worker to the control thread on a
+        // ring of its own.
+        let to_control: Vec<Arc<dataplane::ring::Ring>> = if bonds.iter().any(|b| b.lacp.is_some())
+        {
+            (0..nworkers)
+                .map(|w| {
+                    dataplane::ring::Ring::create(
+                        &format!("bondd_slow{}_{w}", std::process::id()),
+                        1024,
+                        dataplane::ring::Sync::SingleProducerSingleConsumer,
+                    )
+                    .map(Arc::new)
+                })
+                .collect::<std::result::Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
         let plan = Arc::new(Plan {
+            to_control: to_control.clone(),
             mode: cfg.run.forward_mode,
             paths,
             bonds: bond_plans,
@@ -457,6 +487,7 @@ impl Appliance {
             ports,
             ctrl_txq,
             relay,
+            to_control,
             ctrl_sent: 0,
             ctrl_failed: 0,
             pool: pool_slot,
@@ -578,6 +609,26 @@ impl Appliance {
         }
     }
 
+    /// Hands the slow-protocol frames the workers passed up to their bonds' LACP machines.
+    fn drain_slow_frames(&mut self) {
+        for w in 0..self.to_control.len() {
+            let frames = self.to_control[w].dequeue(256);
+            for m in frames {
+                let port = m.port();
+                let found = self.bonds.iter().enumerate().find_map(|(b, bond)| {
+                    bond.members
+                        .iter()
+                        .position(|x| x.port == port)
+                        .map(|o| (b, o))
+                });
+                if let Some((b, o)) = found {
+                    let actions = self.bonds[b].lacp_rx(o, m.data());
+                    self.carry_out(b, actions);
+                }
+            }
+        }
+    }
+
     /// Sends one frame from the control thread on port `i`: on its own TX queue, or through
     /// worker 0 where the port has none for it.
     fn send_control(&self, i: usize, frame: &[u8]) -> bool {
@@ -675,7 +726,14 @@ impl Appliance {
                     Err(e) => tracing::warn!("scheduled event: {e}"),
                 }
             }
+            self.drain_slow_frames();
             for b in 0..self.bonds.len() {
+                if let Some(due) = self.bonds[b].lacp_deadline()
+                    && now >= due
+                {
+                    let actions = self.bonds[b].lacp_tick();
+                    self.carry_out(b, actions);
+                }
                 if let Some(due) = self.next_mii[b]
                     && now >= due
                 {
@@ -702,6 +760,15 @@ impl Appliance {
             }
             if let Some(e) = self.events.get(self.next_event) {
                 wake = wake.min(e.0);
+            }
+            for b in &self.bonds {
+                if let Some(d) = b.lacp_deadline() {
+                    wake = wake.min(d);
+                }
+            }
+            if !self.to_control.is_empty() {
+                // Slow-protocol frames are picked up at least every millisecond.
+                wake = wake.min(now + Duration::from_millis(1));
             }
             if let Some(d) = duration {
                 wake = wake.min(t0 + d);
@@ -740,6 +807,7 @@ impl Appliance {
         }
         self.plan = None;
         self.relay = None;
+        self.to_control.clear();
         for p in &self.ports {
             p.drain_rx();
         }

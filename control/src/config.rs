@@ -699,7 +699,11 @@ impl RawBond {
 /// What bondd cannot do yet with these options: (option, why), or None.
 pub fn unsupported(opts: &BondOptions) -> Option<(&'static str, String)> {
     match opts.mode {
-        Mode::BalanceRr | Mode::ActiveBackup | Mode::BalanceXor | Mode::Broadcast => {}
+        Mode::BalanceRr
+        | Mode::ActiveBackup
+        | Mode::BalanceXor
+        | Mode::Broadcast
+        | Mode::Ieee8023ad => {}
         m => {
             return Some((
                 "mode",
@@ -770,7 +774,7 @@ mod tests {
     }
 
     const M2: &str = "[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n[[bond.member]]\nname=\"eth1\"\ndevice=\"d1\"\n";
-    const BOND_MODE4: &str = "[[bond]]\nname=\"bond0\"\nmode=\"802.3ad\"\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n";
+    const BOND_MODE4: &str = "[[bond]]\nname=\"bond0\"\nmode=\"balance-tlb\"\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n";
     const BOND_BAD_MIIMON: &str =
         "[[bond]]\nname=\"bond0\"\nmiimon=-5\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n";
     const BOND_BAD_OPT: &str = "[[bond]]\nname=\"bond0\"\noptions=\"miimonn=5\"\n[[bond.member]]\nname=\"eth0\"\ndevice=\"d0\"\n";

@@ -50,6 +50,15 @@ pub struct Distribution {
     pub rx_mask: u32,
     /// balance-rr: packets per member before moving on; 0 = random member.
     pub packets_per_slave: u32,
+    /// 802.3ad: slow-protocol frames (LACPDUs, markers) received on the members go to the
+    /// control thread, whether or not the member is collecting.
+    pub slow_to_control: bool,
+}
+
+/// True for an untagged slow-protocols frame (ethertype 0x8809: LACP, marker).
+#[inline(always)]
+pub fn is_slow_protocol(frame: &[u8]) -> bool {
+    frame.len() >= 14 && frame[12] == 0x88 && frame[13] == 0x09
 }
 
 impl Distribution {
@@ -69,6 +78,7 @@ impl Distribution {
             reta: RedirectionTable::new(ports.len().max(1)),
             rx_mask: 0,
             packets_per_slave: 1,
+            slow_to_control: false,
         };
         for (i, &(p, idx)) in ports.iter().enumerate().take(MAX_MEMBERS) {
             d.ports[i] = p;

@@ -198,6 +198,31 @@ impl Drop for Burst {
 }
 
 impl Burst {
+    /// Takes out the packets for which `take` returns true, handing each to `sink` (which
+    /// then owns it), and keeps the others in order. Returns how many were taken.
+    #[inline]
+    pub fn take_out(
+        &mut self,
+        mut take: impl FnMut(&[u8]) -> bool,
+        mut sink: impl FnMut(RawMbuf),
+    ) -> usize {
+        let mut w = 0;
+        let mut taken = 0;
+        for r in 0..self.len {
+            let m = self.pkts[r];
+            // SAFETY: owned mbuf held by the burst.
+            if take(unsafe { crate::mbuf::raw_data(m) }) {
+                sink(m);
+                taken += 1;
+            } else {
+                self.pkts[w] = m;
+                w += 1;
+            }
+        }
+        self.len = w;
+        taken
+    }
+
     /// Keeps the packets for which `keep` returns true (it may modify them) and frees the
     /// others, preserving order. Returns how many were freed.
     #[inline]

@@ -39,11 +39,13 @@ pub enum DropReason {
     NoMember = 3,
     /// The hand-off ring to the control thread was full.
     ControlRingFull = 4,
+    /// Received where nothing forwards to (a bond polled only for its LACPDUs).
+    NoPath = 5,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 5;
+    pub const COUNT: usize = 6;
     /// All reasons, in index order.
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::TxFull,
@@ -51,6 +53,7 @@ impl DropReason {
         DropReason::Inactive,
         DropReason::NoMember,
         DropReason::ControlRingFull,
+        DropReason::NoPath,
     ];
 
     /// Short name for stats output.
@@ -61,6 +64,7 @@ impl DropReason {
             DropReason::Inactive => "inactive_member",
             DropReason::NoMember => "no_member",
             DropReason::ControlRingFull => "control_ring_full",
+            DropReason::NoPath => "no_path",
         }
     }
 }

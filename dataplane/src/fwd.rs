@@ -67,12 +67,16 @@ pub enum Egress {
         bond: usize,
         mac: [u8; 6],
     },
+    /// Nowhere: the ingress is polled only so that its slow-protocol frames reach the
+    /// control thread (an 802.3ad bond that nothing forwards from). Frames are counted.
+    Drop,
 }
 
 impl Egress {
     fn mac(&self) -> [u8; 6] {
         match *self {
             Egress::Port { mac, .. } | Egress::Bond { mac, .. } => mac,
+            Egress::Drop => [0; 6],
         }
     }
 }
@@ -104,6 +108,7 @@ pub struct BondPlan {
 }
 
 /// Everything the workers need to forward.
+#[derive(Clone)]
 pub struct Plan {
     pub mode: FwdMode,
     pub paths: Vec<Path>,
@@ -116,6 +121,9 @@ pub struct Plan {
     pub control_relay: Option<Arc<Ring>>,
     /// Counter block for relayed control frames that a port refused.
     pub relay_index: usize,
+    /// Per worker, the ring on which it hands slow-protocol frames to the control thread
+    /// (empty when no bond needs it).
+    pub to_control: Vec<Arc<Ring>>,
 }
 
 /// The shortest frame the `mac` engine will rewrite: an Ethernet header.
@@ -162,6 +170,28 @@ pub fn run(ctx: &WorkerCtx, plan: &Plan, counters: &WorkerCounters) {
                         let c = counters.port(m.index);
                         c.rx.add(n as u64);
                         let d = b.dist.load(&reader);
+                        if d.slow_to_control
+                            && let Some(ring) = plan.to_control.get(ctx.index)
+                        {
+                            let mut full = 0u64;
+                            let taken = burst.take_out(bond::is_slow_protocol, |f| {
+                                // SAFETY: an owned mbuf; the ring takes it or we free it.
+                                if unsafe { ring.enqueue_raw(&[f]) } == 0 {
+                                    unsafe { dpdk_sys::rte_pktmbuf_free(f) };
+                                    full += 1;
+                                }
+                            });
+                            if taken > 0 {
+                                c.to_control.add(taken as u64 - full);
+                                if full > 0 {
+                                    c.drop(DropReason::ControlRingFull, full);
+                                }
+                                if burst.is_empty() {
+                                    continue;
+                                }
+                            }
+                        }
+                        let n = burst.len();
                         if d.rx_mask & (1 << m.ordinal) == 0 {
                             burst.free_all();
                             c.drop(DropReason::Inactive, n as u64);
@@ -215,6 +245,13 @@ fn deliver(
     counters: &WorkerCounters,
     rx_index: usize,
 ) {
+    if let Egress::Drop = to {
+        counters
+            .port(rx_index)
+            .drop(DropReason::NoPath, burst.len() as u64);
+        burst.free_all();
+        return;
+    }
     if plan.mode == FwdMode::Mac {
         let mac = to.mac();
         let bad = burst.retain(|d| {
@@ -252,5 +289,6 @@ fn deliver(
                 bp.index,
             );
         }
+        Egress::Drop => unreachable!("handled above"),
     }
 }

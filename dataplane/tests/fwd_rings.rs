@@ -71,6 +71,7 @@ fn run_forwarding(mode: FwdMode, frames: &[Vec<u8>], expect_out: usize) -> (Vec<
         qsbr: Arc::new(Qsbr::new(1)),
         control_relay: None,
         relay_index: 0,
+        to_control: Vec::new(),
     });
     let counters = Arc::new(WorkerCounters::new(2));
     let (p2, c2) = (Arc::clone(&plan), Arc::clone(&counters));

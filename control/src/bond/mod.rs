@@ -8,6 +8,7 @@ pub mod mii;
 pub mod select;
 
 use crate::events::{BondEvent, EventLog, MemberRole};
+use crate::lacp::{Change, LacpBond, LacpParams, Outcome, port::PortConfig};
 use crate::options::{BondOptions, FailOverMac, Mode};
 use crate::status;
 use dataplane::bond::{Distribution, MAX_MEMBERS, TxMode};
@@ -95,6 +96,12 @@ pub struct Bond {
     notif_countdown: u32,
     /// Distributions published so far.
     pub publishes: u64,
+    /// 802.3ad: the LACP machines of every member (None in the other modes).
+    pub lacp: Option<LacpBond>,
+    /// The LACP clock's origin (LACP timers count milliseconds from it).
+    clock0: Instant,
+    /// LACPDUs the machines produced while enslaving, sent on the first tick.
+    pending: Vec<(usize, Vec<u8>)>,
 }
 
 /// Events kept per bond for `show bonding events`.
@@ -105,6 +112,8 @@ fn tx_mode(m: Mode) -> TxMode {
         Mode::ActiveBackup => TxMode::ActiveBackup,
         Mode::BalanceXor => TxMode::Xor,
         Mode::Broadcast => TxMode::Broadcast,
+        // 802.3ad transmits by hash over the members that are DISTRIBUTING.
+        Mode::Ieee8023ad => TxMode::Xor,
         // Only modes 0-3 are accepted by the config check today.
         _ => TxMode::RoundRobin,
     }
@@ -147,7 +156,13 @@ impl Bond {
             notif_left: 0,
             notif_countdown: 0,
             publishes: 0,
+            lacp: None,
+            clock0: Instant::now(),
+            pending: Vec::new(),
         };
+        if b.opts.mode == Mode::Ieee8023ad {
+            b.lacp = Some(LacpBond::new(lacp_params(&b.opts, b.ident.mac)));
+        }
         // Enslave one member at a time, reselecting after each, so that the log reads as the
         // kernel's does (the first member up becomes active before the next is enslaved).
         let ab = b.opts.mode == Mode::ActiveBackup;
@@ -172,6 +187,8 @@ impl Bond {
                 b.force_primary = false;
             }
             let mut actions = Actions::default();
+            b.lacp_enslave(i, &mut actions);
+            b.pending.append(&mut actions.frames);
             b.reselect(None, &mut actions);
             let ev = BondEvent::Enslaved {
                 bond: b.name.clone(),
@@ -263,6 +280,18 @@ impl Bond {
                 actions.changed = true;
             }
         }
+        if commit && self.lacp.is_some() {
+            // 802.3ad takes link state from the MII monitor.
+            let now = self.now_ms();
+            for i in 0..self.members.len() {
+                let up = self.members[i].mii.state == MiiState::Up;
+                let l = self.members[i].link;
+                if let Some(lacp) = self.lacp.as_mut() {
+                    let out = lacp.set_link(now, i, up, l.speed_mbps, l.full_duplex);
+                    self.apply_lacp(out, &mut actions);
+                }
+            }
+        }
         if commit {
             self.reselect(lost_active.then_some(detected), &mut actions);
             self.publish();
@@ -326,7 +355,10 @@ impl Bond {
                 }
             }
         }
-        let carrier = self.members.iter().any(|m| m.mii.state == MiiState::Up);
+        let carrier = match &self.lacp {
+            Some(l) => l.carrier(),
+            None => self.members.iter().any(|m| m.mii.state == MiiState::Up),
+        };
         if new != old || carrier != self.carrier {
             if carrier && !self.carrier {
                 log_event(
@@ -447,6 +479,13 @@ impl Bond {
             self.reta = RedirectionTable::new(self.members.len().max(1));
         }
         let mut actions = Actions::default();
+        if self.lacp.is_some() {
+            let (now, params) = (self.now_ms(), lacp_params(&self.opts, self.ident.mac));
+            if let Some(l) = self.lacp.as_mut() {
+                let out = l.set_params(now, params);
+                self.apply_lacp(out, &mut actions);
+            }
+        }
         self.force_primary = self.primary.is_some();
         self.reselect(None, &mut actions);
         self.publish();
@@ -608,12 +647,10 @@ impl Bond {
             Distribution::empty(tx_mode(self.opts.mode), self.opts.xmit_hash_policy, &ports);
         let ab = self.opts.mode == Mode::ActiveBackup;
         let usable: Vec<bool> = (0..self.members.len())
-            .map(|i| {
-                if ab {
-                    self.active == Some(i)
-                } else {
-                    self.members[i].mii.state == MiiState::Up
-                }
+            .map(|i| match &self.lacp {
+                Some(l) => l.port(i).is_some_and(|p| p.is_distributing()),
+                None if ab => self.active == Some(i),
+                None => self.members[i].mii.state == MiiState::Up,
             })
             .collect();
         d.set_usable(&usable);
@@ -624,11 +661,16 @@ impl Bond {
         d.reta = self.reta;
         d.active = self.active.map(|a| a as u8);
         d.packets_per_slave = u32::from(self.opts.packets_per_slave);
-        d.rx_mask = if ab && !self.opts.all_slaves_active {
+        d.rx_mask = if let Some(l) = &self.lacp {
+            (0..self.members.len())
+                .filter(|&i| l.port(i).is_some_and(|p| p.is_collecting()))
+                .fold(0, |m, i| m | (1 << i))
+        } else if ab && !self.opts.all_slaves_active {
             self.active.map_or(0, |a| 1 << a)
         } else {
             (1u32 << self.members.len().min(MAX_MEMBERS)) - 1
         };
+        d.slow_to_control = self.lacp.is_some();
         d
     }
 
@@ -666,11 +708,29 @@ impl Bond {
             arp_validate: o.arp_validate,
             arp_all_targets: o.arp_all_targets,
             fail_over_mac: o.fail_over_mac,
-            lacp: None,
+            lacp: self.lacp.as_ref().map(|l| {
+                let p = l.params();
+                status::LacpSnapshot {
+                    lacp_active: p.lacp_active,
+                    lacp_rate: o.lacp_rate,
+                    min_links: p.min_links,
+                    ad_select: p.ad_select,
+                    system_priority: p.system_priority,
+                    system_mac: p.system,
+                    active_aggregator: l.active_aggregator().map(|a| status::AggregatorInfo {
+                        id: a.aggregator_id,
+                        num_ports: a.ports as u16,
+                        actor_key: a.actor_key,
+                        partner_key: a.partner_key,
+                        partner_mac: a.partner_mac,
+                    }),
+                }
+            }),
             members: self
                 .members
                 .iter()
-                .map(|m| status::MemberSnapshot {
+                .enumerate()
+                .map(|(i, m)| status::MemberSnapshot {
                     name: m.name.clone(),
                     mii_status: match m.mii.state {
                         MiiState::Up => status::MemberLink::Up,
@@ -689,9 +749,150 @@ impl Bond {
                     link_failure_count: m.mii.link_failure_count,
                     perm_hwaddr: MacAddr(m.perm_mac),
                     queue_id: 0,
-                    ad: None,
+                    ad: self.lacp.as_ref().and_then(|l| l.port(i)).map(|p| {
+                        let st = p.status();
+                        let churn = |c: crate::lacp::churn::ChurnState| match c {
+                            crate::lacp::churn::ChurnState::Monitor => {
+                                status::ChurnState::Monitoring
+                            }
+                            crate::lacp::churn::ChurnState::Churn => status::ChurnState::Churned,
+                            crate::lacp::churn::ChurnState::NoChurn => status::ChurnState::NoChurn,
+                        };
+                        let details = |x: &crate::lacp::pdu::PortInfo| status::LacpduDetails {
+                            system_priority: x.system_priority,
+                            system_mac: x.system,
+                            key: x.key,
+                            port_priority: x.port_priority,
+                            port_number: x.port,
+                            port_state: x.state.0,
+                        };
+                        status::MemberAdSnapshot {
+                            aggregator_id: st.aggregator_id,
+                            actor_churn_state: churn(st.actor_churn_state),
+                            partner_churn_state: churn(st.partner_churn_state),
+                            actor_churned_count: st.actor_churned_count,
+                            partner_churned_count: st.partner_churned_count,
+                            actor: details(&st.actor),
+                            partner: details(&st.partner),
+                        }
+                    }),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// The LACP parameters from the Linux options.
+fn lacp_params(o: &BondOptions, bond_mac: [u8; 6]) -> LacpParams {
+    let mut p = LacpParams::new(MacAddr::from(bond_mac), o.ad_actor_system);
+    p.system_priority = o.ad_actor_sys_prio;
+    p.lacp_fast = o.lacp_rate == crate::options::LacpRate::Fast;
+    p.lacp_active = o.lacp_active;
+    p.user_port_key = o.ad_user_port_key;
+    p.coupled_control = o.coupled_control;
+    p.ad_select = o.ad_select;
+    p.min_links = o.min_links;
+    p
+}
+
+impl Bond {
+    /// Milliseconds on the LACP clock.
+    fn now_ms(&self) -> u64 {
+        self.clock0.elapsed().as_millis() as u64
+    }
+
+    /// Adds member `i` to the LACP machines (802.3ad only).
+    fn lacp_enslave(&mut self, i: usize, actions: &mut Actions) {
+        let now = self.now_ms();
+        let m = &self.members[i];
+        let (up, speed, duplex) = (
+            m.mii.state == MiiState::Up,
+            m.link.speed_mbps,
+            m.link.full_duplex,
+        );
+        let cfg = PortConfig::new(i, (i + 1) as u16, MacAddr::from(m.perm_mac));
+        if let Some(l) = self.lacp.as_mut() {
+            l.add_port(cfg);
+            let out = l.set_link(now, i, up, speed, duplex);
+            self.apply_lacp(out, actions);
+        }
+    }
+
+    /// A slow-protocol frame the workers received on member `ordinal`.
+    pub fn lacp_rx(&mut self, ordinal: usize, frame: &[u8]) -> Actions {
+        let mut actions = Actions::default();
+        let now = self.now_ms();
+        if let Some(l) = self.lacp.as_mut() {
+            let out = l.rx_pdu(now, ordinal, frame);
+            self.apply_lacp(out, &mut actions);
+        }
+        actions
+    }
+
+    /// Runs the LACP timers up to now.
+    pub fn lacp_tick(&mut self) -> Actions {
+        let mut actions = Actions::default();
+        actions.frames.append(&mut self.pending);
+        let now = self.now_ms();
+        if let Some(l) = self.lacp.as_mut() {
+            let out = l.tick(now);
+            self.apply_lacp(out, &mut actions);
+        }
+        actions
+    }
+
+    /// When the LACP machines next need a tick.
+    pub fn lacp_deadline(&self) -> Option<Instant> {
+        if !self.pending.is_empty() {
+            return Some(self.clock0); // due already
+        }
+        let l = self.lacp.as_ref()?;
+        l.next_deadline(self.now_ms())
+            .map(|ms| self.clock0 + Duration::from_millis(ms))
+    }
+
+    /// Carries out what the LACP machines decided: frames to send, and a new distribution
+    /// when a member starts or stops collecting or distributing.
+    fn apply_lacp(&mut self, out: Outcome, actions: &mut Actions) {
+        for f in &out.frames {
+            actions.frames.push((f.port, f.data.to_vec()));
+        }
+        let mut republish = false;
+        for c in &out.changes {
+            match *c {
+                Change::Collecting { .. }
+                | Change::Distributing { .. }
+                | Change::ActiveAggregator { .. } => republish = true,
+                Change::Carrier { up } => {
+                    republish = true;
+                    let ev = if up {
+                        BondEvent::ActiveInterfaceUp {
+                            bond: self.name.clone(),
+                        }
+                    } else {
+                        BondEvent::NoActiveInterface {
+                            bond: self.name.clone(),
+                        }
+                    };
+                    log_event(&mut self.events, ev, None);
+                    self.carrier = up;
+                }
+                Change::Loopback { port } => {
+                    if let Some(m) = self.members.get(port) {
+                        let ev = BondEvent::IllegalLoopback {
+                            bond: self.name.clone(),
+                            member: m.name.clone(),
+                        };
+                        log_event(&mut self.events, ev, None);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if republish {
+            tracing::debug!("{}: LACP changes {:?}", self.name, out.changes);
+            self.publish();
+            actions.changed = true;
         }
     }
 }

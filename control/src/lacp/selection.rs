@@ -35,15 +35,8 @@
 use super::pdu::MacAddr;
 use super::{Change, Selected};
 
-/// `ad_select`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
-pub enum AdSelect {
-    #[default]
-    Stable,
-    Bandwidth,
-    Count,
-    ActorPortPrio,
-}
+/// `ad_select`: the option's own type.
+pub use crate::options::AdSelect;
 
 /// What the selection logic reads of one port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

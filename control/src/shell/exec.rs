@@ -112,6 +112,14 @@ impl Appliance {
         if let Some((_, why)) = crate::config::unsupported(&o) {
             return Err(format!("bond {}: {why}", bond.name));
         }
+        let lacp = crate::options::Mode::Ieee8023ad;
+        if (o.mode == lacp) != (bond.opts.mode == lacp) {
+            return Err(format!(
+                "bond {}: switching into or out of 802.3ad at run time is not supported yet; \
+                 set the mode in the config file",
+                bond.name
+            ));
+        }
         let actions = self.bonds[b].apply_options(o);
         self.carry_out(b, actions);
         self.next_mii[b] = self.bonds[b].miimon().map(|m| Instant::now() + m);
@@ -153,12 +161,7 @@ impl Appliance {
         let old = self.plan.as_ref().ok_or("no forwarding plan")?;
         let plan = Arc::new(Plan {
             mode: mode.unwrap_or(old.mode),
-            paths: old.paths.clone(),
-            bonds: old.bonds.clone(),
-            tx_retries: old.tx_retries,
-            qsbr: Arc::clone(&old.qsbr),
-            control_relay: old.control_relay.clone(),
-            relay_index: old.relay_index,
+            ..Plan::clone(old)
         });
         let w = crate::appliance::spawn_workers(&self.checked.worker_cores, &plan, &self.counters)
             .map_err(|e| e.to_string())?;
@@ -199,12 +202,7 @@ impl Appliance {
                     let p = Arc::clone(p);
                     self.plan = Some(Arc::new(Plan {
                         mode: m,
-                        paths: p.paths.clone(),
-                        bonds: p.bonds.clone(),
-                        tx_retries: p.tx_retries,
-                        qsbr: Arc::clone(&p.qsbr),
-                        control_relay: p.control_relay.clone(),
-                        relay_index: p.relay_index,
+                        ..Plan::clone(&p)
                     }));
                 }
                 if was {
@@ -502,13 +500,9 @@ impl Appliance {
             })
             .collect();
         self.plan = Some(Arc::new(Plan {
-            mode: old.mode,
-            paths: old.paths.clone(),
             bonds,
-            tx_retries: old.tx_retries,
-            qsbr: Arc::clone(&old.qsbr),
             control_relay: self.relay.clone(),
-            relay_index: old.relay_index,
+            ..Plan::clone(&old)
         }));
     }
 
