@@ -1,0 +1,280 @@
+//! 802.3ad against Open vSwitch (userspace datapath, no kernel module): OVS's LACP and bondd's
+//! negotiate over two veth pairs, both sides reach collecting+distributing, and traffic from
+//! bondd crosses the aggregate. OVS runs from a temp dir and is stopped and removed at the end,
+//! whatever happens; links and processes are removed by their unique names and PIDs.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Ovs {
+    dir: PathBuf,
+    links: Vec<String>,
+}
+
+impl Ovs {
+    fn cmd(&self, prog: &str) -> Command {
+        let mut c = Command::new(prog);
+        for v in ["OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR", "OVS_SYSCONFDIR"] {
+            c.env(v, &self.dir);
+        }
+        c
+    }
+    fn run(&self, prog: &str, args: &[&str]) -> String {
+        let o = self.cmd(prog).args(args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{prog} {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+    fn start(dir: &Path) -> Ovs {
+        let ovs = Ovs {
+            dir: dir.to_owned(),
+            links: Vec::new(),
+        };
+        let db = dir.join("conf.db");
+        ovs.run(
+            "ovsdb-tool",
+            &[
+                "create",
+                db.to_str().unwrap(),
+                "/usr/share/openvswitch/vswitch.ovsschema",
+            ],
+        );
+        let sock = format!("punix:{}", dir.join("db.sock").display());
+        let pid = format!("--pidfile={}", dir.join("ovsdb-server.pid").display());
+        let log = format!("--log-file={}", dir.join("ovsdb-server.log").display());
+        ovs.run(
+            "ovsdb-server",
+            &[
+                db.to_str().unwrap(),
+                &format!("--remote={sock}"),
+                &pid,
+                &log,
+                "-vconsole:off",
+                "--detach",
+            ],
+        );
+        ovs.run("ovs-vsctl", &["--no-wait", "init"]);
+        let pid = format!("--pidfile={}", dir.join("ovs-vswitchd.pid").display());
+        let log = format!("--log-file={}", dir.join("ovs-vswitchd.log").display());
+        ovs.run(
+            "ovs-vswitchd",
+            &[
+                &format!("unix:{}", dir.join("db.sock").display()),
+                &pid,
+                &log,
+                "-vconsole:off",
+                "--detach",
+            ],
+        );
+        ovs
+    }
+}
+
+impl Drop for Ovs {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd("ovs-appctl")
+            .args(["-t", "ovs-vswitchd", "exit", "--cleanup"])
+            .output();
+        let _ = self
+            .cmd("ovs-appctl")
+            .args(["-t", "ovsdb-server", "exit"])
+            .output();
+        for l in &self.links {
+            let _ = Command::new("ip").args(["link", "del", l]).output();
+        }
+        // Belt and braces: kill what the pidfiles name, if that PID is still the daemon (not
+        // a reused PID).
+        for (p, comm) in [
+            ("ovs-vswitchd.pid", "ovs-vswitchd"),
+            ("ovsdb-server.pid", "ovsdb-server"),
+        ] {
+            if let Ok(pid) = std::fs::read_to_string(self.dir.join(p))
+                && let Ok(pid) = pid.trim().parse::<i32>()
+                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == comm)
+            {
+                // SAFETY: kill(2) of a daemon we started, by its pidfile.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+#[test]
+fn negotiates_with_open_vswitch() {
+    if !need_root("negotiates_with_open_vswitch") {
+        return;
+    }
+    assert!(
+        Command::new("which")
+            .arg("ovs-vswitchd")
+            .output()
+            .unwrap()
+            .status
+            .success(),
+        "Open vSwitch is needed (scripts/setup.sh test installs it)"
+    );
+    let dir = TempDir::new("ovs");
+    let mut ovs = Ovs::start(&dir.0);
+    let id = std::process::id() % 100_000;
+    let (br, bond) = (format!("bdbr{id}"), format!("bdob{id}"));
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for i in 0..2 {
+        let (a, b) = (format!("bda{i}x{id}"), format!("bdb{i}x{id}"));
+        sh(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b]);
+        ovs.links.push(a.clone());
+        sh(&["ip", "link", "set", &a, "up"]);
+        sh(&["ip", "link", "set", &b, "up"]);
+        ours.push(a);
+        theirs.push(b);
+    }
+    ovs.run(
+        "ovs-vsctl",
+        &[
+            "add-br",
+            &br,
+            "--",
+            "set",
+            "bridge",
+            &br,
+            "datapath_type=netdev",
+            "--",
+            "add-bond",
+            &br,
+            &bond,
+            &theirs[0],
+            &theirs[1],
+            "lacp=active",
+            "bond_mode=balance-tcp",
+            "--",
+            "set",
+            "port",
+            &bond,
+            "other_config:lacp-time=fast",
+        ],
+    );
+
+    let pcap = dir.path("in.pcap");
+    let frames = control::pcap::UdpFlows {
+        flows: 256,
+        ..Default::default()
+    }
+    .frames();
+    control::pcap::write_file(&pcap, frames.iter().map(|f| f.as_slice())).unwrap();
+    let tag = std::process::id();
+    let cfg = dir.write(
+        "c.toml",
+        &format!(
+            r#"
+[[port]]
+name = "src"
+device = "net_pcap_os{tag},rx_pcap={pcap},infinite_rx=1"
+[[bond]]
+name = "bond0"
+mac = "02:bd:0c:00:00:01"
+options = "mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4"
+[[bond.member]]
+name = "eth0"
+device = "net_af_packet_o0{tag},iface={a0}"
+[[bond.member]]
+name = "eth1"
+device = "net_af_packet_o1{tag},iface={a1}"
+[[forward]]
+from = "src"
+to = "bond0"
+[run]
+stats_period_ms = 0
+duration_s = 9
+run_dir = "{run}"
+"#,
+            pcap = pcap.display(),
+            a0 = ours[0],
+            a1 = ours[1],
+            run = dir.path("run").display()
+        ),
+    );
+    let child = bondd()
+        .args(["run", "--json", "--config"])
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(Option<std::process::Child>);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            if let Some(mut c) = self.0.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+    let mut child = Kill(Some(child));
+
+    // OVS sees bondd as its partner, collecting and distributing on both members.
+    let t = Instant::now();
+    let lacp = loop {
+        let s = ovs.run("ovs-appctl", &["lacp/show", &bond]);
+        let ok = s.matches("partner sys_id: 02:bd:0c:00:00:01").count() >= 2
+            && s.matches("current attached").count() >= 2
+            && s.lines()
+                .filter(|l| {
+                    l.contains("partner state: activity")
+                        && l.ends_with("aggregation synchronized collecting distributing")
+                })
+                .count()
+                >= 2;
+        if ok {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "OVS never saw bondd distributing:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let bond_show = ovs.run("ovs-appctl", &["bond/show", &bond]);
+    assert!(
+        bond_show.contains("lacp_status: negotiated"),
+        "{bond_show}\n{lacp}"
+    );
+
+    // bondd sees OVS as the partner of an aggregator of both members.
+    let st = std::fs::read_to_string(dir.path("run").join("bond0")).unwrap();
+    assert!(st.contains("Number of ports: 2"), "{st}");
+    let ovs_id = lacp
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("sys_id: "))
+        .map(str::to_owned);
+    if let Some(id) = ovs_id {
+        assert!(
+            st.contains(&format!("Partner Mac Address: {id}")),
+            "partner is OVS ({id}):\n{st}"
+        );
+    }
+
+    let out = child.0.take().unwrap().wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let r: serde_json::Value =
+        serde_json::from_str(stdout.lines().rev().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert_eq!(r["mbufs_in_use_after_shutdown"], 0);
+    // Frames before convergence have no distributing member (dropped and counted); once the
+    // aggregate is up, both members carry traffic.
+    for m in r["bonds"][0]["members"].as_array().unwrap() {
+        assert!(
+            m[1].as_u64().unwrap() > 1000,
+            "member {} carried traffic: {r}",
+            m[0]
+        );
+    }
+}
