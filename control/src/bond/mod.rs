@@ -648,7 +648,9 @@ impl Bond {
         let ab = self.opts.mode == Mode::ActiveBackup;
         let usable: Vec<bool> = (0..self.members.len())
             .map(|i| match &self.lacp {
-                Some(l) => l.port(i).is_some_and(|p| p.is_distributing()),
+                // With fewer than min_links ports in the aggregator the carrier is down and
+                // nothing is sent, as Linux does.
+                Some(l) => l.carrier() && l.port(i).is_some_and(|p| p.is_distributing()),
                 None if ab => self.active == Some(i),
                 None => self.members[i].mii.state == MiiState::Up,
             })
