@@ -192,7 +192,7 @@ from = "src"
 to = "bond0"
 [run]
 stats_period_ms = 0
-duration_s = 9
+duration_s = 14
 run_dir = "{run}"
 "#,
             pcap = pcap.display(),
@@ -261,6 +261,46 @@ run_dir = "{run}"
         );
     }
 
+    // A partner that stops speaking expires (3 s at the fast rate): bring OVS's end of one
+    // link down, so it falls silent without a farewell LACPDU (removing the port from the
+    // bond would send one, and bondd would act at once). Our end's af_packet port reports a
+    // static link, so only LACP's timeout can notice.
+    let t_cut = Instant::now();
+    sh(&["ip", "link", "set", &theirs[1], "down"]);
+    let status = || std::fs::read_to_string(dir.path("run").join("bond0")).unwrap_or_default();
+    // eth1's actor state (the first "port state" of its section) loses Distributing (0x20)
+    // when its receive machine expires; the port stays attached until it is defaulted, as in
+    // Linux, so the aggregator's port count is not the signal.
+    let eth1_distributing = |st: &str| {
+        st.split("Slave Interface: eth1")
+            .nth(1)
+            .and_then(|sec| {
+                sec.lines()
+                    .find_map(|l| l.trim().strip_prefix("port state: "))
+            })
+            .and_then(|v| v.parse::<u8>().ok())
+            .is_some_and(|v| v & 0x20 != 0)
+    };
+    assert!(
+        eth1_distributing(&status()),
+        "eth1 distributing before the cut:\n{}",
+        status()
+    );
+    while eth1_distributing(&status()) {
+        assert!(
+            t_cut.elapsed() < Duration::from_millis(4500),
+            "the silent link was not removed within 3 s + margin:\n{}",
+            status()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let expired_after = t_cut.elapsed();
+    assert!(
+        expired_after >= Duration::from_millis(2000),
+        "removed after {expired_after:?}: too early for a 3 s timeout"
+    );
+    eprintln!("silent partner expired after {expired_after:?}");
+
     let out = child.0.take().unwrap().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -268,8 +308,8 @@ run_dir = "{run}"
     let r: serde_json::Value =
         serde_json::from_str(stdout.lines().rev().find(|l| l.starts_with('{')).unwrap()).unwrap();
     assert_eq!(r["mbufs_in_use_after_shutdown"], 0);
-    // Frames before convergence have no distributing member (dropped and counted); once the
-    // aggregate is up, both members carry traffic.
+    // Frames before convergence have no distributing member (dropped and counted); while the
+    // aggregate was up, both members carried traffic.
     for m in r["bonds"][0]["members"].as_array().unwrap() {
         assert!(
             m[1].as_u64().unwrap() > 1000,
