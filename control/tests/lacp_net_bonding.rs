@@ -1,0 +1,203 @@
+//! 802.3ad against DPDK's own net_bonding PMD (mode 4), a second LACP implementation nobody
+//! here wrote. One process holds both: a net_bonding device over af_packet ports on one end of
+//! two veth pairs, polled every 10 ms by a small peer thread (its LACP only runs inside its
+//! rx/tx bursts), and a bondd appliance whose 802.3ad bond holds the other ends.
+
+mod common;
+use common::*;
+use control::appliance::Appliance;
+use control::config::Config;
+use dataplane::mempool::{DEFAULT_DATA_ROOM, PktPool};
+use dataplane::port::Port;
+use dataplane::testing::{eal, uniq};
+use std::ffi::CString;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Deletes the veth pairs on drop.
+struct Links(Vec<String>);
+impl Drop for Links {
+    fn drop(&mut self) {
+        for l in &self.0 {
+            let _ = std::process::Command::new("ip")
+                .args(["link", "del", l])
+                .output();
+        }
+    }
+}
+
+#[test]
+fn negotiates_with_dpdk_net_bonding() {
+    if !need_root("negotiates_with_dpdk_net_bonding") {
+        return;
+    }
+    let _g = eal();
+    let id = std::process::id() % 100_000;
+    let mut links = Links(Vec::new());
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for i in 0..2 {
+        let (a, b) = (format!("bdn{i}a{id}"), format!("bdn{i}b{id}"));
+        sh(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b]);
+        links.0.push(a.clone());
+        sh(&["ip", "link", "set", &a, "up"]);
+        sh(&["ip", "link", "set", &b, "up"]);
+        ours.push(a);
+        theirs.push(b);
+    }
+
+    // DPDK's bond, mode 4, over af_packet ports on `theirs`.
+    let pool = PktPool::create(&uniq("nbp"), 8191, 256, DEFAULT_DATA_ROOM, -1).unwrap();
+    let members: Vec<Port> = theirs
+        .iter()
+        .map(|t| Port::probe(&format!("net_af_packet_{}_{t},iface={t}", uniq("nb"))).unwrap())
+        .collect();
+    let bond_name = CString::new(format!("net_bonding_{}", uniq("t"))).unwrap();
+    // SAFETY: plain DPDK calls with valid arguments; results checked.
+    let nb = unsafe { dpdk_sys::rte_eth_bond_create(bond_name.as_ptr(), 4, 0) };
+    assert!(nb >= 0, "rte_eth_bond_create");
+    let nb = nb as u16;
+    for m in &members {
+        // SAFETY: valid ports.
+        assert_eq!(unsafe { dpdk_sys::rte_eth_bond_slave_add(nb, m.id()) }, 0);
+    }
+    // SAFETY: configure, one queue each way, start.
+    unsafe {
+        let conf = dpdk_sys::rte_eth_conf::default();
+        assert_eq!(dpdk_sys::rte_eth_dev_configure(nb, 1, 1, &conf), 0);
+        assert_eq!(
+            dpdk_sys::rte_eth_rx_queue_setup(nb, 0, 512, 0, std::ptr::null(), pool.as_ptr()),
+            0
+        );
+        assert_eq!(
+            dpdk_sys::rte_eth_tx_queue_setup(nb, 0, 512, 0, std::ptr::null()),
+            0
+        );
+        assert_eq!(dpdk_sys::rte_eth_dev_start(nb), 0);
+    }
+    let mut nb_mac = dpdk_sys::rte_ether_addr::default();
+    // SAFETY: valid port and out pointer.
+    unsafe { dpdk_sys::rte_eth_macaddr_get(nb, &mut nb_mac) };
+    let nb_mac = dataplane::wire::MacAddr::from(nb_mac.addr_bytes).to_string();
+
+    // The peer: net_bonding's LACP runs only inside its bursts, so burst every 10 ms.
+    let stop = Arc::new(AtomicBool::new(false));
+    let peer = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut burst = dataplane::burst::Burst::new();
+            while !stop.load(Ordering::Relaxed) {
+                burst.rx(nb, 0);
+                burst.free_all();
+                // SAFETY: a zero-length TX burst lets the PMD send its queued LACPDUs.
+                unsafe { dpdk_sys::rte_eth_tx_burst(nb, 0, std::ptr::null_mut(), 0) };
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+
+    // bondd on `ours`.
+    let dir = TempDir::new("nbond");
+    let text = format!(
+        r#"
+[cores]
+control = 0
+workers = [1]
+[[bond]]
+name = "bond0"
+mac = "02:bd:0d:00:00:01"
+options = "mode=802.3ad miimon=10 lacp_rate=fast"
+[[bond.member]]
+name = "eth0"
+device = "net_af_packet_{u0},iface={a0}"
+[[bond.member]]
+name = "eth1"
+device = "net_af_packet_{u1},iface={a1}"
+[run]
+stats_period_ms = 0
+run_dir = "{run}"
+"#,
+        u0 = uniq("o"),
+        u1 = uniq("o"),
+        a0 = ours[0],
+        a1 = ours[1],
+        run = dir.0.display()
+    );
+    let checked = Config::parse(&text, std::path::Path::new("t.toml"))
+        .unwrap()
+        .check(&dataplane::worker::usable_cores())
+        .unwrap();
+    let mut app = Appliance::start(checked).unwrap();
+    let status = || std::fs::read_to_string(dir.0.join("bond0")).unwrap_or_default();
+    let t = std::time::Instant::now();
+    let never = AtomicBool::new(false);
+    while !(status().contains("Number of ports: 2")
+        && status().contains(&format!("Partner Mac Address: {nb_mac}")))
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "no aggregate with net_bonding:\n{}",
+            status()
+        );
+        app.run_until(
+            &never,
+            Some(Duration::from_millis(200)),
+            None,
+            &mut std::io::sink(),
+        );
+    }
+    // Let both sides settle into collecting+distributing.
+    app.run_until(
+        &never,
+        Some(Duration::from_secs(3)),
+        None,
+        &mut std::io::sink(),
+    );
+    let st = status();
+    for sec in st.split("Slave Interface: ").skip(1) {
+        let states: Vec<u8> = sec
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("port state: ")?.parse().ok())
+            .collect();
+        // Our actor: aggregating, in sync, collecting, distributing (0x3c). The partner as
+        // net_bonding advertises it: at least aggregating, in sync and collecting (0x1c).
+        assert!(
+            states.len() == 2 && states[0] & 0x3c == 0x3c && states[1] & 0x1c == 0x1c,
+            "actor distributing, partner collecting:\n{st}"
+        );
+    }
+    // net_bonding's own view of its members: collecting and distributing too.
+    for m in &members {
+        let mut info = dpdk_sys::rte_eth_bond_8023ad_slave_info::default();
+        // SAFETY: valid ports and out pointer.
+        let rc = unsafe { dpdk_sys::rte_eth_bond_8023ad_slave_info(nb, m.id(), &mut info) };
+        assert_eq!(rc, 0);
+        eprintln!(
+            "net_bonding member {}: actor state {:#x}, partner state {:#x}",
+            m.name(),
+            info.actor_state,
+            info.partner_state
+        );
+        assert_eq!(
+            info.actor_state & 0x30,
+            0x30,
+            "net_bonding member {} distributing",
+            m.name()
+        );
+        assert_eq!(
+            info.partner_state & 0x3c,
+            0x3c,
+            "net_bonding sees bondd distributing"
+        );
+    }
+
+    stop.store(true, Ordering::Relaxed);
+    peer.join().unwrap();
+    let report = app.shutdown().unwrap();
+    assert_eq!(report.mbufs_in_use_after_shutdown, 0);
+    // SAFETY: stop and free DPDK's bond; its members go with it.
+    unsafe {
+        dpdk_sys::rte_eth_dev_stop(nb);
+        dpdk_sys::rte_eth_dev_close(nb);
+    }
+}
