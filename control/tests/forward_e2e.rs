@@ -107,19 +107,7 @@ duration_s = 2
             out.display()
         ),
     );
-    let mut c = std::process::Command::new("ip");
-    c.args([
-        "netns",
-        "exec",
-        &ns.0,
-        env!("CARGO_BIN_EXE_bondd"),
-        "run",
-        "--json",
-        "--config",
-    ])
-    .arg(&cfg)
-    .env("BONDD_LOG", "info");
-    let (ok, stdout, err) = run(c);
+    let (ok, report, err) = run_config_in(Some(&ns), &cfg, &[]);
     assert!(ok, "bondd failed:\n{err}");
     let got: Vec<Vec<u8>> = control::pcap::read_file(&out)
         .unwrap()
@@ -130,9 +118,10 @@ duration_s = 2
     for (i, (g, f)) in got.iter().zip(&frames).enumerate() {
         assert_eq!(g, f, "frame {i} differs after the veth pair");
     }
-    let r: serde_json::Value =
-        serde_json::from_str(stdout.lines().rev().find(|l| l.starts_with('{')).unwrap()).unwrap();
-    assert_eq!(r["mbufs_in_use_after_shutdown"], 0);
+    assert_eq!(
+        report.expect("JSON report")["mbufs_in_use_after_shutdown"],
+        0
+    );
 }
 
 #[test]

@@ -162,13 +162,7 @@ fn negotiates_with_open_vswitch() {
         ],
     );
 
-    let pcap = dir.path("in.pcap");
-    let frames = control::pcap::UdpFlows {
-        flows: 256,
-        ..Default::default()
-    }
-    .frames();
-    control::pcap::write_file(&pcap, frames.iter().map(|f| f.as_slice())).unwrap();
+    let pcap = flows_pcap(&dir, "in.pcap", 256);
     let tag = std::process::id();
     let cfg = dir.write(
         "c.toml",

@@ -31,13 +31,7 @@ fn two_bondd_bonds_negotiate_and_carry_traffic() {
         ns.exec(&["ip", "link", "set", &format!("lb{i}"), "up"]);
     }
     let dir = TempDir::new("lacp");
-    let pcap = dir.path("in.pcap");
-    let frames = control::pcap::UdpFlows {
-        flows: 256,
-        ..Default::default()
-    }
-    .frames();
-    control::pcap::write_file(&pcap, frames.iter().map(|f| f.as_slice())).unwrap();
+    let pcap = flows_pcap(&dir, "in.pcap", 256);
     let tag = std::process::id();
     let cfg = dir.write(
         "c.toml",
@@ -108,23 +102,10 @@ run_dir = "{run}"
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1000));
-    let mut c = Command::new("ip");
-    c.args([
-        "netns",
-        "exec",
-        &ns.0,
-        env!("CARGO_BIN_EXE_bondd"),
-        "run",
-        "--json",
-        "--config",
-    ])
-    .arg(&cfg)
-    .env("BONDD_LOG", "info");
-    let (ok, stdout, err) = run(c);
+    let (ok, report, err) = run_config_in(Some(&ns), &cfg, &[]);
     let _ = tshark.wait();
     assert!(ok, "bondd failed:\n{err}");
-    let report: serde_json::Value =
-        serde_json::from_str(stdout.lines().rev().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    let report = report.expect("JSON report");
     assert_eq!(report["mbufs_in_use_after_shutdown"], 0);
     let bond = |name: &str| {
         report["bonds"]

@@ -135,7 +135,6 @@ impl Bond {
             updelay_ticks: ticks(opts.updelay),
             downdelay_ticks: ticks(opts.downdelay),
         };
-        let monitored = miimon > 0;
         let ports: Vec<(u16, u16)> = members.iter().map(|m| (m.port, m.index)).collect();
         let dist = Distribution::empty(tx_mode(opts.mode), opts.xmit_hash_policy, &ports);
         let events = EventLog::new(EVENT_LOG_CAPACITY);
@@ -167,19 +166,7 @@ impl Bond {
         // kernel's does (the first member up becomes active before the next is enslaved).
         let ab = b.opts.mode == Mode::ActiveBackup;
         for m in members {
-            let mii = MiiMember::enslave(m.link.up, &params, monitored);
-            b.members.push(Member {
-                name: m.name,
-                port: m.port,
-                index: m.index,
-                perm_mac: m.perm_mac,
-                mii,
-                link: m.link,
-            });
-            let i = b.members.len() - 1;
-            if b.opts.primary.as_deref() == Some(b.members[i].name.as_str()) {
-                b.primary = Some(i);
-            }
+            let i = b.push_member(m);
             if b.opts.active_slave.as_deref() == Some(b.members[i].name.as_str())
                 && b.members[i].mii.state == MiiState::Up
             {
@@ -494,15 +481,8 @@ impl Bond {
         actions
     }
 
-    /// Enslaves one more member (`add bonding member`), as the kernel's enslave does: the
-    /// monitor starts from its carrier, selection runs, and the event is logged.
-    pub fn add_member(&mut self, m: MemberInit) -> Result<Actions, BondError> {
-        if self.members.len() >= MAX_MEMBERS {
-            return Err(BondError::Refused {
-                bond: self.name.clone(),
-                why: format!("a bond has at most {MAX_MEMBERS} members"),
-            });
-        }
+    /// Appends a member, its monitor started from its carrier; returns its ordinal.
+    fn push_member(&mut self, m: MemberInit) -> usize {
         let mii = MiiMember::enslave(m.link.up, &self.params, self.opts.miimon > 0);
         self.members.push(Member {
             name: m.name,
@@ -516,6 +496,19 @@ impl Bond {
         if self.opts.primary.as_deref() == Some(self.members[i].name.as_str()) {
             self.primary = Some(i);
         }
+        i
+    }
+
+    /// Enslaves one more member (`add bonding member`), as the kernel's enslave does: the
+    /// monitor starts from its carrier, selection runs, and the event is logged.
+    pub fn add_member(&mut self, m: MemberInit) -> Result<Actions, BondError> {
+        if self.members.len() >= MAX_MEMBERS {
+            return Err(BondError::Refused {
+                bond: self.name.clone(),
+                why: format!("a bond has at most {MAX_MEMBERS} members"),
+            });
+        }
+        let i = self.push_member(m);
         // The new member takes an even share of the buckets from the others when it is up
         // (build_distribution rebalances over the members that are up).
         let mut actions = Actions::default();

@@ -58,7 +58,24 @@ pub fn run(mut c: Command) -> (bool, String, String) {
 
 /// Runs `bondd run --config FILE --json` and returns (success, JSON report, stderr).
 pub fn run_config(cfg: &Path, extra: &[&str]) -> (bool, Option<serde_json::Value>, String) {
-    let mut c = bondd();
+    run_config_in(None, cfg, extra)
+}
+
+/// As [`run_config`], inside a network namespace when one is given.
+pub fn run_config_in(
+    ns: Option<&Netns>,
+    cfg: &Path,
+    extra: &[&str],
+) -> (bool, Option<serde_json::Value>, String) {
+    let mut c = match ns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &ns.0, env!("CARGO_BIN_EXE_bondd")])
+                .env("BONDD_LOG", "info");
+            c
+        }
+        None => bondd(),
+    };
     c.arg("run")
         .arg("--config")
         .arg(cfg)
@@ -130,4 +147,16 @@ pub fn test_frame(i: usize) -> Vec<u8> {
         dst_mac: [0x02, 0xbd, 0xd0, 0xff, 0xff, 0xff],
     };
     g.frame(i as u32)
+}
+
+/// Writes a pcap of `flows` UDP flows (one frame each) as `name` in `dir`; returns its path.
+pub fn flows_pcap(dir: &TempDir, name: &str, flows: u32) -> PathBuf {
+    let p = dir.path(name);
+    let frames = control::pcap::UdpFlows {
+        flows,
+        ..Default::default()
+    }
+    .frames();
+    control::pcap::write_file(&p, frames.iter().map(|f| f.as_slice())).unwrap();
+    p
 }
