@@ -102,6 +102,8 @@ pub struct Bond {
     clock0: Instant,
     /// LACPDUs the machines produced while enslaving, sent on the first tick.
     pending: Vec<(usize, Vec<u8>)>,
+    /// The member carrying traffic under lacp_fallback, if any (for logging changes).
+    fallback_active: Option<usize>,
 }
 
 /// Events kept per bond for `show bonding events`.
@@ -158,6 +160,7 @@ impl Bond {
             lacp: None,
             clock0: Instant::now(),
             pending: Vec::new(),
+            fallback_active: None,
         };
         if b.opts.mode == Mode::Ieee8023ad {
             b.lacp = Some(LacpBond::new(lacp_params(&b.opts, b.ident.mac)));
@@ -639,8 +642,22 @@ impl Bond {
         let mut d =
             Distribution::empty(tx_mode(self.opts.mode), self.opts.xmit_hash_policy, &ports);
         let ab = self.opts.mode == Mode::ActiveBackup;
+        let fallback = self.lacp_fallback_member();
+        if fallback != self.fallback_active {
+            match fallback {
+                Some(f) => tracing::warn!(
+                    "{}: no LACP partner on any member: {} carries traffic alone (lacp_fallback)",
+                    self.name,
+                    self.members[f].name
+                ),
+                None => tracing::info!("{}: LACP partner heard, fallback over", self.name),
+            }
+            self.fallback_active = fallback;
+        }
         let usable: Vec<bool> = (0..self.members.len())
             .map(|i| match &self.lacp {
+                // lacp_fallback: no partner anywhere, so one member carries traffic alone.
+                Some(_) if fallback.is_some() => fallback == Some(i),
                 // With fewer than min_links ports in the aggregator the carrier is down and
                 // nothing is sent, as Linux does.
                 Some(l) => l.carrier() && l.port(i).is_some_and(|p| p.is_distributing()),
@@ -656,7 +673,9 @@ impl Bond {
         d.reta = self.reta;
         d.active = self.active.map(|a| a as u8);
         d.packets_per_slave = u32::from(self.opts.packets_per_slave);
-        d.rx_mask = if let Some(l) = &self.lacp {
+        d.rx_mask = if let Some(f) = fallback {
+            1 << f
+        } else if let Some(l) = &self.lacp {
             (0..self.members.len())
                 .filter(|&i| l.port(i).is_some_and(|p| p.is_collecting()))
                 .fold(0, |m, i| m | (1 << i))
@@ -824,6 +843,30 @@ impl Bond {
         actions
     }
 
+    /// The member that carries traffic alone under `lacp_fallback`: only while no member has
+    /// heard a partner (every member with link up is DEFAULTED) and none distributes; the
+    /// configured `lacp_fallback_member` if it is up, else the first member up.
+    pub fn lacp_fallback_member(&self) -> Option<usize> {
+        let l = self.lacp.as_ref().filter(|_| self.opts.lacp_fallback)?;
+        let ports: Vec<_> = (0..self.members.len())
+            .filter_map(|i| l.port(i).map(|p| (i, p)))
+            .collect();
+        let silent = ports.iter().filter(|(_, p)| p.link_up()).all(|(_, p)| {
+            p.rx_state() == crate::lacp::rx::RxState::Defaulted && !p.is_distributing()
+        });
+        if !silent {
+            return None;
+        }
+        let up = |i: usize| self.members[i].mii.state == MiiState::Up;
+        let chosen = self
+            .opts
+            .lacp_fallback_member
+            .as_ref()
+            .and_then(|n| self.members.iter().position(|m| &m.name == n))
+            .filter(|&i| up(i));
+        chosen.or_else(|| (0..self.members.len()).find(|&i| up(i)))
+    }
+
     /// Runs the LACP timers up to now.
     pub fn lacp_tick(&mut self) -> Actions {
         let mut actions = Actions::default();
@@ -858,6 +901,8 @@ impl Bond {
                 Change::Collecting { .. }
                 | Change::Distributing { .. }
                 | Change::ActiveAggregator { .. } => republish = true,
+                // Entering or leaving DEFAULTED can start or end lacp_fallback.
+                Change::Rx { .. } if self.opts.lacp_fallback => republish = true,
                 Change::Carrier { up } => {
                     republish = true;
                     let ev = if up {
