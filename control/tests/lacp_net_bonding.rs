@@ -191,6 +191,30 @@ run_dir = "{run}"
         );
     }
 
+    // The shell's view, with Linux's counter words.
+    let info = app.execute_line("show bonding lacp info bond0");
+    assert!(info.ok, "{}", info.text);
+    let count = |word: &str| -> u64 {
+        let line = info
+            .text
+            .lines()
+            .find(|l| l.contains("bond counters"))
+            .unwrap();
+        let rest = &line[line
+            .find(word)
+            .unwrap_or_else(|| panic!("{word} in {line}"))
+            + word.len()..];
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert!(count("LACPDU Rx ") >= 4, "{}", info.text);
+    assert!(count("LACPDU Tx ") >= 4, "{}", info.text);
+    assert_eq!(count("LACPDU Illegal Rx "), 0, "{}", info.text);
+    assert!(
+        info.text.contains("partner: system ") && info.text.contains(&nb_mac),
+        "{}",
+        info.text
+    );
+
     stop.store(true, Ordering::Relaxed);
     peer.join().unwrap();
     let report = app.shutdown().unwrap();

@@ -380,14 +380,91 @@ impl Appliance {
                     lines.join("\n")
                 }))
             }
-            ShowLacpInfo { bond, .. }
-            | SetAggMode { bond, .. }
-            | SetDedicatedQueues { bond, .. } => {
+            ShowLacpInfo { bond, json: j } => {
                 let b = self.bond_index(&bond)?;
-                Err(format!(
-                    "bond {}: 802.3ad (LACP) is not implemented yet, so there is no LACP state",
-                    self.bonds[b].name
-                ))
+                let bond = &self.bonds[b];
+                let Some(l) = &bond.lacp else {
+                    return Err(format!("bond {} is not in 802.3ad mode", bond.name));
+                };
+                if j {
+                    let v: Vec<_> = (0..bond.members.len())
+                        .filter_map(|i| l.port(i).map(|p| (i, p.status())))
+                        .map(|(i, st)| {
+                            serde_json::json!({"member": bond.members[i].name, "status": st})
+                        })
+                        .collect();
+                    return json(serde_json::Value::Array(v));
+                }
+                let fmt_stats = |x: &crate::lacp::port::LacpStats| {
+                    // The words of `ip -s link show type bond_slave` / xstats type bond.
+                    format!(
+                        "LACPDU Rx {} LACPDU Tx {} LACPDU Unknown type Rx {} LACPDU Illegal Rx {} \
+                         Marker Rx {} Marker Tx {} Marker response Rx {} Marker response Tx {} \
+                         Marker unknown type Rx {}",
+                        x.lacpdu_rx,
+                        x.lacpdu_tx,
+                        x.lacpdu_unknown_rx,
+                        x.lacpdu_illegal_rx,
+                        x.marker_rx,
+                        x.marker_tx,
+                        x.marker_resp_rx,
+                        x.marker_resp_tx,
+                        x.marker_unknown_rx
+                    )
+                };
+                let mut o = format!(
+                    "\tsystem priority: {}, system: {}, carrier: {}\n",
+                    l.params().system_priority,
+                    l.params().system,
+                    if l.carrier() { "up" } else { "down" }
+                );
+                let _ = writeln!(o, "\tbond counters: {}", fmt_stats(&l.stats()));
+                for (i, m) in bond.members.iter().enumerate() {
+                    let Some(p) = l.port(i) else { continue };
+                    let st = p.status();
+                    let _ = writeln!(
+                        o,
+                        "\tmember {} (port {}): aggregator {:?}, selected {:?}, mux {:?}, rx {:?}",
+                        m.name,
+                        i + 1,
+                        st.aggregator_id,
+                        st.selected,
+                        st.mux_state,
+                        st.rx_state
+                    );
+                    for (who, x) in [("actor", &st.actor), ("partner", &st.partner)] {
+                        let _ = writeln!(
+                            o,
+                            "\t\t{who}: system {} prio {} key {} port {} prio {} state {}",
+                            x.system,
+                            x.system_priority,
+                            x.key,
+                            x.port,
+                            x.port_priority,
+                            x.state.describe()
+                        );
+                    }
+                    let _ = writeln!(o, "\t\tcounters: {}", fmt_stats(&st.stats));
+                }
+                Ok(Reply::ok(o.trim_end()))
+            }
+            SetAggMode { bond, agg_mode } => {
+                let b = self.bond_index(&bond)?;
+                self.set_option(b, "ad_select", &agg_mode)
+            }
+            SetDedicatedQueues { bond, enable } => {
+                let b = self.bond_index(&bond)?;
+                Ok(Reply::ok(format!(
+                    "bond {}: LACP frames always take their own path in bondd (the control \
+                     thread's TX queue, or worker 0's relay; received ones are handed over by \
+                     the workers), so dedicated queues are {}",
+                    self.bonds[b].name,
+                    if enable {
+                        "already in effect"
+                    } else {
+                        "not needed"
+                    }
+                )))
             }
             SetMode { mode, bond } => {
                 let b = self.bond_index(&bond)?;
