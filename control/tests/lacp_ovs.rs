@@ -107,11 +107,28 @@ impl Drop for Ovs {
     }
 }
 
-#[test]
-fn negotiates_with_open_vswitch() {
-    if !need_root("negotiates_with_open_vswitch") {
-        return;
+/// Kills bondd on drop if it is still running.
+struct Kill(Option<std::process::Child>);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
+}
+
+/// OVS with an active LACP bond (fast) of two veth ends, and bondd (802.3ad, `options`) on the
+/// other ends, running for `duration` seconds.
+struct Rig {
+    child: Kill,
+    dir: TempDir,
+    ovs: Ovs,
+    bond: String,
+    theirs: Vec<String>,
+}
+
+fn rig(options: &str, duration: u32) -> Rig {
     assert!(
         Command::new("which")
             .arg("ovs-vswitchd")
@@ -174,7 +191,7 @@ device = "net_pcap_os{tag},rx_pcap={pcap},infinite_rx=1"
 [[bond]]
 name = "bond0"
 mac = "02:bd:0c:00:00:01"
-options = "mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4"
+options = "{options}"
 [[bond.member]]
 name = "eth0"
 device = "net_af_packet_o0{tag},iface={a0}"
@@ -186,13 +203,15 @@ from = "src"
 to = "bond0"
 [run]
 stats_period_ms = 0
-duration_s = 14
+duration_s = {duration}
 run_dir = "{run}"
 "#,
             pcap = pcap.display(),
             a0 = ours[0],
             a1 = ours[1],
-            run = dir.path("run").display()
+            run = dir.path("run").display(),
+            options = options,
+            duration = duration
         ),
     );
     let child = bondd()
@@ -202,16 +221,30 @@ run_dir = "{run}"
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    struct Kill(Option<std::process::Child>);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            if let Some(mut c) = self.0.take() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
+    Rig {
+        child: Kill(Some(child)),
+        dir,
+        ovs,
+        bond,
+        theirs,
     }
-    let mut child = Kill(Some(child));
+}
+
+#[test]
+fn negotiates_with_open_vswitch() {
+    if !need_root("negotiates_with_open_vswitch") {
+        return;
+    }
+    let Rig {
+        mut child,
+        dir,
+        ovs,
+        bond,
+        theirs,
+    } = rig(
+        "mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4",
+        14,
+    );
 
     // OVS sees bondd as its partner, collecting and distributing on both members.
     let t = Instant::now();
@@ -235,6 +268,10 @@ run_dir = "{run}"
         );
         std::thread::sleep(Duration::from_millis(200));
     };
+    eprintln!(
+        "converged: OVS saw bondd collecting+distributing on both links {:?} after bondd started",
+        t.elapsed()
+    );
     let bond_show = ovs.run("ovs-appctl", &["bond/show", &bond]);
     assert!(
         bond_show.contains("lacp_status: negotiated"),
@@ -311,4 +348,47 @@ run_dir = "{run}"
             m[0]
         );
     }
+}
+
+#[test]
+fn passive_bondd_negotiates_with_active_open_vswitch() {
+    if !need_root("passive_bondd_negotiates_with_active_open_vswitch") {
+        return;
+    }
+    let Rig {
+        child,
+        dir: _dir,
+        ovs,
+        bond,
+        theirs: _,
+    } = rig(
+        "mode=802.3ad miimon=10 lacp_rate=fast lacp_active=off xmit_hash_policy=layer3+4",
+        6,
+    );
+    // A passive actor answers an active partner: the aggregate still forms.
+    let t = Instant::now();
+    loop {
+        let s = ovs.run("ovs-appctl", &["lacp/show", &bond]);
+        let partner_up = s
+            .lines()
+            .filter(|l| {
+                l.contains("partner state:") && l.ends_with("synchronized collecting distributing")
+            })
+            .count();
+        if partner_up >= 2 {
+            assert!(
+                s.lines()
+                    .filter(|l| l.contains("partner state:"))
+                    .all(|l| !l.contains("activity")),
+                "bondd is passive (no activity bit):\n{s}"
+            );
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "no aggregate with a passive bondd:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(child);
 }
