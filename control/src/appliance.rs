@@ -612,6 +612,10 @@ impl Appliance {
     /// Hands the slow-protocol frames the workers passed up to their bonds' LACP machines.
     fn drain_slow_frames(&mut self) {
         for w in 0..self.to_control.len() {
+            // Checked first: this runs every loop iteration, and dequeue allocates.
+            if self.to_control[w].count() == 0 {
+                continue;
+            }
             let frames = self.to_control[w].dequeue(256);
             for m in frames {
                 let port = m.port();

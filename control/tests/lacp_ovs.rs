@@ -230,11 +230,19 @@ run_dir = "{run}"
     }
 }
 
+/// One test for both scenarios, run one after the other: two userspace-datapath
+/// ovs-vswitchd instances in one network namespace collide (each creates the same internal
+/// `ovs-netdev` device), so they must never run at the same time.
 #[test]
 fn negotiates_with_open_vswitch() {
     if !need_root("negotiates_with_open_vswitch") {
         return;
     }
+    active_scenario();
+    passive_scenario();
+}
+
+fn active_scenario() {
     let Rig {
         mut child,
         dir,
@@ -350,11 +358,8 @@ fn negotiates_with_open_vswitch() {
     }
 }
 
-#[test]
-fn passive_bondd_negotiates_with_active_open_vswitch() {
-    if !need_root("passive_bondd_negotiates_with_active_open_vswitch") {
-        return;
-    }
+/// A passive bondd (`lacp_active=off`) against an active OVS.
+fn passive_scenario() {
     let Rig {
         child,
         dir: _dir,
