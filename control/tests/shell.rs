@@ -350,3 +350,138 @@ fn interactive_session_in_a_real_terminal() {
     assert!(s.contains("Stopping bondd..."), "{s}");
     assert!(s.contains("mbufs in use after shutdown: 0 of"), "{s}");
 }
+
+#[test]
+fn every_command_through_the_socket() {
+    let dir = TempDir::new("shall");
+    let cfg = config(&dir);
+    let mut app = Running(Some(
+        bondd()
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let sock = dir.path("bondd.sock");
+    let t = Instant::now();
+    while !sock.exists() {
+        assert!(t.elapsed() < Duration::from_secs(10), "no control socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut c = control::shell::server::Client::connect(&sock).unwrap();
+    // (command, should succeed, text the answer must contain)
+    let cases: &[(&str, bool, &str)] = &[
+        ("help", true, "show bonding config"),
+        ("help set bonding mode", true, "usage: set bonding mode"),
+        ("show bonding list", true, "bond0"),
+        ("show bonding list --json", true, "\"members\""),
+        ("show bonding config bond0", true, "Bonding mode: 1"),
+        ("show bonding config 0 --json", true, "\"currently_active\""),
+        (
+            "show bonding status bond0",
+            true,
+            "Currently Active Slave: eth0",
+        ),
+        ("show bonding events bond0 2", true, "bond0:"),
+        ("show bonding lacp info bond0", false, "not in 802.3ad mode"),
+        ("show port info all", true, "Infos for port 2"),
+        ("show port stats 0", true, "NIC statistics for port 0"),
+        (
+            "show port summary all",
+            true,
+            "Number of available ports: 3",
+        ),
+        (
+            "show port xstats eth0",
+            true,
+            "NIC extended statistics for port 1",
+        ),
+        ("clear port stats all", true, "cleared"),
+        ("set bonding primary eth1 bond0", true, "primary = eth1"),
+        (
+            "set bonding active bond0 eth0",
+            true,
+            "eth0 is the active member",
+        ),
+        ("set bonding active bond0 eth7", false, "not a member"),
+        (
+            "set bonding balance_xmit_policy bond0 l34",
+            true,
+            "xmit_hash_policy = layer3+4",
+        ),
+        ("set bonding mon_period bond0 20", true, "miimon = 20"),
+        (
+            "set bonding mac_addr bond0 02:00:00:00:00:99",
+            true,
+            "02:00:00:00:00:99",
+        ),
+        ("set bonding mac_addr bond0 02:00:00", false, "usage"),
+        (
+            "set bonding agg_mode bond0 count",
+            false,
+            "stop forwarding first",
+        ),
+        (
+            "set bonding lacp dedicated_queues bond0 enable",
+            true,
+            "already in effect",
+        ),
+        (
+            "set bonding option bond0 downdelay 40",
+            true,
+            "downdelay = 40",
+        ),
+        (
+            "set bonding option bond0 nosuch 1",
+            false,
+            "unknown option 'nosuch'",
+        ),
+        (
+            "set bonding mode balance-xor bond0",
+            false,
+            "stop forwarding first",
+        ),
+        ("stop", true, "Telling workers to stop"),
+        ("stop", false, "not started"),
+        (
+            "set bonding mode balance-xor bond0",
+            true,
+            "mode = balance-xor",
+        ),
+        (
+            "set bonding agg_mode bond0 count",
+            true,
+            "ad_select = count",
+        ),
+        ("set fwd mac", true, "Set mac packet forwarding mode"),
+        ("start", true, "mac packet forwarding started"),
+        (
+            "remove bonding member eth1 bond0",
+            true,
+            "removed from bond0",
+        ),
+        ("add bonding slave eth1 bond0", true, "added to bond0"),
+        ("add bonding member eth1 bond0", false, "already a member"),
+        ("create bonding device 1 0", false, "not implemented yet"),
+        ("set link-down port eth1", true, "link down"),
+        ("set link-up port 2", true, "link up"),
+        ("set link-up port 9", false, "no port 9"),
+        ("frobnicate", false, "unknown command"),
+    ];
+    for (cmd, ok, needle) in cases {
+        let r = c.ask(cmd).unwrap();
+        assert_eq!(r.ok, *ok, "{cmd}: {}", r.text);
+        assert!(
+            r.text.contains(needle),
+            "{cmd}: expected {needle:?} in:\n{}",
+            r.text
+        );
+    }
+    let r = c.ask("quit").unwrap();
+    assert!(r.ok && r.quit);
+    let o = app.0.take().unwrap().wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("mbufs in use after shutdown: 0 of"));
+}
