@@ -240,6 +240,158 @@ fn negotiates_with_open_vswitch() {
     }
     active_scenario();
     passive_scenario();
+    carrier_scenario();
+}
+
+/// bondd with net_tap members (taps reflect `carrier off`, af_packet does not) whose kernel
+/// sides are OVS's bond ports: cutting one tap's carrier takes that member out of
+/// distribution at the next MII tick on bondd's side and disables it on OVS's; carrier on
+/// brings it back.
+fn carrier_scenario() {
+    let dir = TempDir::new("ovstap");
+    let id = std::process::id() % 100_000;
+    let taps: Vec<String> = (0..2).map(|i| format!("bdt{i}x{id}")).collect();
+    let pcap = flows_pcap(&dir, "in.pcap", 256);
+    let tag = std::process::id();
+    let cfg = dir.write(
+        "c.toml",
+        &format!(
+            r#"
+[[port]]
+name = "src"
+device = "net_pcap_ot{tag},rx_pcap={pcap},infinite_rx=1"
+[[bond]]
+name = "bond0"
+mac = "02:bd:0c:00:00:02"
+options = "mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4"
+[[bond.member]]
+name = "eth0"
+device = "net_tap_ot0{tag},iface={t0}"
+[[bond.member]]
+name = "eth1"
+device = "net_tap_ot1{tag},iface={t1}"
+[[forward]]
+from = "src"
+to = "bond0"
+[run]
+stats_period_ms = 0
+duration_s = 20
+run_dir = "{run}"
+"#,
+            pcap = pcap.display(),
+            t0 = taps[0],
+            t1 = taps[1],
+            run = dir.path("run").display()
+        ),
+    );
+    let child = Kill(Some(
+        bondd()
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    let status = || std::fs::read_to_string(dir.path("run").join("bond0")).unwrap_or_default();
+    let t = Instant::now();
+    while !(status().contains("Slave Interface: eth1")
+        && Command::new("ip")
+            .args(["link", "show", &taps[1]])
+            .output()
+            .unwrap()
+            .status
+            .success())
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "bondd's taps never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ovs_dir = dir.path("ovs");
+    std::fs::create_dir_all(&ovs_dir).unwrap();
+    let ovs = Ovs::start(&ovs_dir);
+    let (br, bond) = (format!("bdbt{id}"), format!("bdot{id}"));
+    ovs.run(
+        "ovs-vsctl",
+        &[
+            "add-br",
+            &br,
+            "--",
+            "set",
+            "bridge",
+            &br,
+            "datapath_type=netdev",
+            "--",
+            "add-bond",
+            &br,
+            &bond,
+            &taps[0],
+            &taps[1],
+            "lacp=active",
+            "bond_mode=balance-tcp",
+            "--",
+            "set",
+            "port",
+            &bond,
+            "other_config:lacp-time=fast",
+        ],
+    );
+    let member_distributing = |st: &str, m: &str| {
+        st.split(&format!("Slave Interface: {m}"))
+            .nth(1)
+            .and_then(|sec| {
+                sec.lines()
+                    .find_map(|l| l.trim().strip_prefix("port state: "))
+            })
+            .and_then(|v| v.parse::<u8>().ok())
+            .is_some_and(|v| v & 0x20 != 0)
+    };
+    let t = Instant::now();
+    while !(member_distributing(&status(), "eth0") && member_distributing(&status(), "eth1")) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no aggregate over the taps:\n{}",
+            status()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Carrier off on eth0's tap: bondd's MII monitor (10 ms) takes it out of distribution.
+    let cut = Instant::now();
+    sh(&["ip", "link", "set", &taps[0], "carrier", "off"]);
+    while member_distributing(&status(), "eth0") {
+        assert!(
+            cut.elapsed() < Duration::from_secs(2),
+            "eth0 still distributing:\n{}",
+            status()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    eprintln!(
+        "carrier loss to removal from distribution: {:?}",
+        cut.elapsed()
+    );
+    assert!(status().contains("Link Failure Count: 1"), "{}", status());
+    let s = ovs.run("ovs-appctl", &["bond/show", &bond]);
+    assert!(
+        s.contains(&format!("member {}: disabled", taps[0])),
+        "OVS disabled the member too:\n{s}"
+    );
+    // Carrier on: back to collecting+distributing on both sides.
+    sh(&["ip", "link", "set", &taps[0], "carrier", "on"]);
+    let t = Instant::now();
+    while !member_distributing(&status(), "eth0") {
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "eth0 never came back:\n{}",
+            status()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("carrier back to distributing again: {:?}", t.elapsed());
+    drop(ovs);
+    drop(child);
 }
 
 fn active_scenario() {
