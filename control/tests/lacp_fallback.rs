@@ -53,24 +53,7 @@ fn fallback_member_carries_traffic_without_a_partner() {
     if !need_root("fallback_member_carries_traffic_without_a_partner") {
         return;
     }
-    let ns = Netns::new("bdfb");
-    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
-    for i in 0..2 {
-        ns.exec(&[
-            "ip",
-            "link",
-            "add",
-            &format!("fa{i}"),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &format!("fb{i}"),
-        ]);
-        ns.exec(&["ip", "link", "set", &format!("fa{i}"), "up"]);
-        ns.exec(&["ip", "link", "set", &format!("fb{i}"), "up"]);
-    }
+    let ns = Netns::with_veths("bdfb", "fa", "fb", 2);
     let dir = TempDir::new("fallback");
     // Without fallback: no partner, no aggregate, nothing sent (all counted as no_member).
     let r = run_bond(

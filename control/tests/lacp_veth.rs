@@ -12,24 +12,7 @@ fn two_bondd_bonds_negotiate_and_carry_traffic() {
     if !need_root("two_bondd_bonds_negotiate_and_carry_traffic") {
         return;
     }
-    let ns = Netns::new("bdlacp");
-    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
-    for i in 0..2 {
-        ns.exec(&[
-            "ip",
-            "link",
-            "add",
-            &format!("la{i}"),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &format!("lb{i}"),
-        ]);
-        ns.exec(&["ip", "link", "set", &format!("la{i}"), "up"]);
-        ns.exec(&["ip", "link", "set", &format!("lb{i}"), "up"]);
-    }
+    let ns = Netns::with_veths("bdlacp", "la", "lb", 2);
     let dir = TempDir::new("lacp");
     let pcap = flows_pcap(&dir, "in.pcap", 256);
     let tag = std::process::id();

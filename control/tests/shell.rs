@@ -152,20 +152,12 @@ impl Drop for Running {
     }
 }
 
-fn ctl(sock: &std::path::Path, cmd: &str) -> (bool, String, String) {
-    let mut c = bondd();
-    c.arg("ctl").arg("--socket").arg(sock).arg(cmd);
-    run(c)
-}
-
-#[test]
-fn control_socket_serves_bondd_ctl() {
-    let dir = TempDir::new("shsock");
-    let cfg = config(&dir);
-    let mut app = Running(Some(
+/// Starts `bondd run --config cfg` and waits for its control socket in `dir`.
+fn start_with_socket(dir: &TempDir, cfg: &std::path::Path) -> (Running, std::path::PathBuf) {
+    let app = Running(Some(
         bondd()
             .args(["run", "--config"])
-            .arg(&cfg)
+            .arg(cfg)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -177,6 +169,20 @@ fn control_socket_serves_bondd_ctl() {
         assert!(t.elapsed() < Duration::from_secs(10), "no control socket");
         std::thread::sleep(Duration::from_millis(50));
     }
+    (app, sock)
+}
+
+fn ctl(sock: &std::path::Path, cmd: &str) -> (bool, String, String) {
+    let mut c = bondd();
+    c.arg("ctl").arg("--socket").arg(sock).arg(cmd);
+    run(c)
+}
+
+#[test]
+fn control_socket_serves_bondd_ctl() {
+    let dir = TempDir::new("shsock");
+    let cfg = config(&dir);
+    let (mut app, sock) = start_with_socket(&dir, &cfg);
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "root-only socket");
@@ -355,21 +361,7 @@ fn interactive_session_in_a_real_terminal() {
 fn every_command_through_the_socket() {
     let dir = TempDir::new("shall");
     let cfg = config(&dir);
-    let mut app = Running(Some(
-        bondd()
-            .args(["run", "--config"])
-            .arg(&cfg)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    ));
-    let sock = dir.path("bondd.sock");
-    let t = Instant::now();
-    while !sock.exists() {
-        assert!(t.elapsed() < Duration::from_secs(10), "no control socket");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (mut app, sock) = start_with_socket(&dir, &cfg);
     let mut c = control::shell::server::Client::connect(&sock).unwrap();
     // (command, should succeed, text the answer must contain)
     let cases: &[(&str, bool, &str)] = &[

@@ -107,6 +107,23 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// A namespace with IPv6 off (the kernel would add its own frames: MLD, RS) and `n` veth
+    /// pairs `{a}{i}` <-> `{b}{i}`, all up.
+    pub fn with_veths(tag: &str, a: &str, b: &str, n: usize) -> Netns {
+        let ns = Netns::new(tag);
+        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+        for i in 0..n {
+            let (x, y) = (format!("{a}{i}"), format!("{b}{i}"));
+            ns.exec(&["ip", "link", "add", &x, "type", "veth", "peer", "name", &y]);
+            ns.exec(&["ip", "link", "set", &x, "up"]);
+            ns.exec(&["ip", "link", "set", &y, "up"]);
+        }
+        ns
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
