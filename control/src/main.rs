@@ -104,25 +104,8 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
-    /// Cut the active member of an active-backup bond under load, N times: gap and loss.
-    Failover {
-        /// MII monitor period in ms.
-        #[arg(long, default_value_t = 1)]
-        miimon: u32,
-        #[arg(long, default_value_t = 20)]
-        trials: u32,
-        /// Milliseconds between cuts.
-        #[arg(long, default_value_t = 300)]
-        settle_ms: u64,
-        #[arg(long, default_value_t = 1024)]
-        flows: u32,
-        /// auto, hugepages or no-huge.
-        #[arg(long, default_value = "auto")]
-        memory: String,
-        /// Print the report as JSON too.
-        #[arg(long)]
-        json: bool,
-    },
+    #[command(flatten)]
+    Harness(Box<control::bench::cli::BenchCmd>),
 }
 
 fn init_logging() {
@@ -227,52 +210,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Bench { what } => match what {
-            BenchCmd::Failover {
-                miimon,
-                trials,
-                settle_ms,
-                flows,
-                memory,
-                json,
-            } => {
-                let cores = dataplane::worker::usable_cores();
-                let o = control::bench::failover::Options {
-                    miimon_ms: miimon,
-                    trials,
-                    settle: std::time::Duration::from_millis(settle_ms),
-                    flows,
-                    memory,
-                    workers: vec![*cores.last().unwrap_or(&0)],
-                    control_core: cores[0],
-                };
-                let r = control::bench::failover::run(&o)?;
-                println!(
-                    "failover drill: active-backup, miimon={} ms, {} trials, offered {:.2} Mpps",
-                    r.miimon_ms,
-                    r.trials.len(),
-                    r.rate_pps / 1e6
+            BenchCmd::Harness(cmd) => {
+                anyhow::ensure!(
+                    control::bench::cli::main(&cmd)?,
+                    "one or more pass/fail criteria were not met (the FAIL lines above)"
                 );
-                println!(
-                    "{:>5}  {:>6} -> {:<6} {:>12} {:>12}",
-                    "trial", "from", "to", "gap (us)", "lost"
-                );
-                for (i, t) in r.trials.iter().enumerate() {
-                    println!(
-                        "{:>5}  {:>6} -> {:<6} {:>12.1} {:>12}",
-                        i + 1,
-                        t.from,
-                        t.to,
-                        t.gap_us,
-                        t.lost
-                    );
-                }
-                println!(
-                    "gap: median {:.1} us, max {:.1} us; lost: median {}, max {}",
-                    r.gap_median_us, r.gap_max_us, r.lost_median, r.lost_max
-                );
-                if json {
-                    println!("{}", serde_json::to_string(&r)?);
-                }
                 Ok(())
             }
         },
