@@ -1,7 +1,8 @@
 //! 802.3ad against DPDK's own net_bonding PMD (mode 4), a second LACP implementation nobody
 //! here wrote. One process holds both: a net_bonding device over af_packet ports on one end of
 //! two veth pairs, polled every 10 ms by a small peer thread (its LACP only runs inside its
-//! rx/tx bursts), and a bondd appliance whose 802.3ad bond holds the other ends.
+//! rx/tx bursts), and a bondd appliance whose 802.3ad bond holds the other ends. bondd's
+//! Marker Generator is checked against net_bonding's Marker Responder on the same rig.
 
 mod common;
 use common::*;
@@ -211,6 +212,69 @@ run_dir = "{run}"
     assert_eq!(count("LACPDU Illegal Rx "), 0, "{}", info.text);
     assert!(
         info.text.contains("partner: system ") && info.text.contains(&nb_mac),
+        "{}",
+        info.text
+    );
+
+    // Our Marker Generator against net_bonding's Marker Responder, on each member. DPDK
+    // answers at most one request per member every 2 s (its rx_marker_timeout), and bondd
+    // sends at most one here, so every request must be answered.
+    for (o, member) in ["eth0", "eth1"].iter().enumerate() {
+        let sent = app.execute_line(&format!("send bonding marker bond0 {member}"));
+        assert!(sent.ok, "{}", sent.text);
+        let tid: u32 = sent
+            .text
+            .rsplit("transaction id ")
+            .next()
+            .and_then(|t| t.trim_end_matches(')').parse().ok())
+            .unwrap_or_else(|| panic!("no transaction id in {:?}", sent.text));
+        assert_eq!(tid, 1, "first request on {member}: {}", sent.text);
+        let t = std::time::Instant::now();
+        let answered = loop {
+            app.run_until(
+                &never,
+                Some(Duration::from_millis(20)),
+                None,
+                &mut std::io::sink(),
+            );
+            let v: serde_json::Value =
+                serde_json::from_str(&app.execute_line("show bonding lacp info bond0 --json").text)
+                    .unwrap();
+            let st = &v[o]["status"];
+            assert_eq!(v[o]["member"], *member);
+            if st["marker"]["pending"] == false {
+                break st.clone();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(2),
+                "net_bonding did not answer the marker on {member}:\n{st:#}"
+            );
+        };
+        let mk = &answered["marker"];
+        assert_eq!(mk["last_request_tid"], tid, "{mk}");
+        assert_eq!(mk["last_response_tid"], tid, "{mk}");
+        assert_eq!(mk["last_response_matched"], true, "{mk}");
+        assert_eq!(answered["stats"]["marker_tx"], 1, "{answered:#}");
+        assert_eq!(answered["stats"]["marker_resp_rx"], 1, "{answered:#}");
+        eprintln!(
+            "net_bonding answered the marker on {member} in {} ms",
+            mk["last_rtt_ms"]
+        );
+    }
+    let info = app.execute_line("show bonding lacp info bond0");
+    let bond_line = info
+        .text
+        .lines()
+        .find(|l| l.contains("bond counters"))
+        .unwrap();
+    assert!(
+        bond_line.contains("Marker Tx 2 ") && bond_line.contains("Marker response Rx 2 "),
+        "{}",
+        info.text
+    );
+    assert!(
+        info.text
+            .contains("marker: last request transaction id 1, answered in"),
         "{}",
         info.text
     );

@@ -843,6 +843,30 @@ impl Bond {
         actions
     }
 
+    /// Sends a Marker Information PDU on member `ordinal` (802.3ad only); returns the frame
+    /// to send and the request's transaction id.
+    pub fn lacp_send_marker(&mut self, ordinal: usize) -> Result<(Actions, u32), BondError> {
+        let now = self.now_ms();
+        let refused = |why: String| BondError::Refused {
+            bond: self.name.clone(),
+            why,
+        };
+        let Some(l) = self.lacp.as_mut() else {
+            return Err(refused("not in 802.3ad mode".into()));
+        };
+        let member = self.members.get(ordinal).map(|m| m.name.clone());
+        let (out, tid) = l.send_marker(now, ordinal).map_err(|e| {
+            refused(format!(
+                "no marker sent on {}: {e}",
+                member.as_deref().unwrap_or("?")
+            ))
+        })?;
+        let mut actions = Actions::default();
+        self.apply_lacp(out, &mut actions);
+        actions.changed = true;
+        Ok((actions, tid))
+    }
+
     /// The member that carries traffic alone under `lacp_fallback`: only while no member has
     /// heard a partner (every member with link up is DEFAULTED) and none distributes; the
     /// configured `lacp_fallback_member` if it is up, else the first member up.
