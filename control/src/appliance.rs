@@ -738,6 +738,9 @@ impl Appliance {
                     let actions = self.bonds[b].lacp_tick();
                     self.carry_out(b, actions);
                 }
+                if self.bonds[b].counters_refresh_due(now) {
+                    self.write_status(b);
+                }
                 if let Some(due) = self.next_mii[b]
                     && now >= due
                 {

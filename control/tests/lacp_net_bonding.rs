@@ -279,6 +279,62 @@ run_dir = "{run}"
         info.text
     );
 
+    // The LACP counters in JSON, with the keys of `ip -j link xstats type bond`: in `show
+    // bonding lacp info --json`, in `show bonding status --json`, and in the status file,
+    // which is refreshed for counters at most once a second.
+    const KEYS: [&str; 9] = [
+        "lacpdu_rx",
+        "lacpdu_tx",
+        "lacpdu_unknown_rx",
+        "lacpdu_illegal_rx",
+        "marker_rx",
+        "marker_tx",
+        "marker_resp_rx",
+        "marker_resp_tx",
+        "marker_unknown_rx",
+    ];
+    app.run_until(
+        &never,
+        Some(Duration::from_millis(1_100)),
+        None,
+        &mut std::io::sink(),
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&app.execute_line("show bonding lacp info bond0 --json").text)
+            .unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_str(&app.execute_line("show bonding status bond0 --json").text).unwrap();
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.0.join("bond0.json")).unwrap()).unwrap();
+    for (o, member) in ["eth0", "eth1"].iter().enumerate() {
+        let a = &info[o]["status"]["stats"];
+        for (what, v) in [("status --json", &shown), ("status file", &file)] {
+            let m = &v["members"][o];
+            assert_eq!(m["name"], *member);
+            let c = &m["ad"]["counters"];
+            for k in KEYS {
+                assert!(c[k].is_u64(), "{what}: {member} has no counter {k}: {c:#}");
+            }
+            assert!(c["lacpdu_rx"].as_u64().unwrap() >= 2, "{what}: {c:#}");
+            assert!(c["lacpdu_tx"].as_u64().unwrap() >= 2, "{what}: {c:#}");
+            assert_eq!(c["marker_tx"], 1, "{what}: {c:#}");
+            assert_eq!(c["marker_resp_rx"], 1, "{what}: {c:#}");
+            assert_eq!(c["lacpdu_illegal_rx"], 0, "{what}: {c:#}");
+        }
+        for k in KEYS {
+            assert!(
+                a[k].is_u64(),
+                "lacp info --json: {member} has no {k}: {a:#}"
+            );
+        }
+        assert_eq!(a["marker_tx"], 1);
+    }
+    for (what, v) in [("status --json", &shown), ("status file", &file)] {
+        let c = &v["lacp"]["counters"];
+        assert_eq!(c["marker_tx"], 2, "{what}: bond totals {c:#}");
+        assert_eq!(c["marker_resp_rx"], 2, "{what}: bond totals {c:#}");
+    }
+
     stop.store(true, Ordering::Relaxed);
     peer.join().unwrap();
     let report = app.shutdown().unwrap();

@@ -104,7 +104,13 @@ pub struct Bond {
     pending: Vec<(usize, Vec<u8>)>,
     /// The member carrying traffic under lacp_fallback, if any (for logging changes).
     fallback_active: Option<usize>,
+    /// The LACP counters the status file last showed, and when they may be refreshed next.
+    counters_shown: crate::lacp::LacpStats,
+    counters_refresh: Instant,
 }
+
+/// How often the status files are rewritten only because LACP counters moved.
+pub const COUNTERS_REFRESH: Duration = Duration::from_secs(1);
 
 /// Events kept per bond for `show bonding events`.
 pub const EVENT_LOG_CAPACITY: usize = 1024;
@@ -161,6 +167,8 @@ impl Bond {
             clock0: Instant::now(),
             pending: Vec::new(),
             fallback_active: None,
+            counters_shown: crate::lacp::LacpStats::default(),
+            counters_refresh: Instant::now(),
         };
         if b.opts.mode == Mode::Ieee8023ad {
             b.lacp = Some(LacpBond::new(lacp_params(&b.opts, b.ident.mac)));
@@ -738,6 +746,7 @@ impl Bond {
                         partner_key: a.partner_key,
                         partner_mac: a.partner_mac,
                     }),
+                    counters: l.stats(),
                 }
             }),
             members: self
@@ -788,6 +797,7 @@ impl Bond {
                             partner_churned_count: st.partner_churned_count,
                             actor: details(&st.actor),
                             partner: details(&st.partner),
+                            counters: st.stats,
                         }
                     }),
                 })
@@ -889,6 +899,23 @@ impl Bond {
             .and_then(|n| self.members.iter().position(|m| &m.name == n))
             .filter(|&i| up(i));
         chosen.or_else(|| (0..self.members.len()).find(|&i| up(i)))
+    }
+
+    /// 802.3ad: whether the status files should be rewritten because the LACP counters
+    /// moved. Every LACPDU moves them, so this says yes at most once per
+    /// [`COUNTERS_REFRESH`]; other changes rewrite the files at once anyway.
+    pub fn counters_refresh_due(&mut self, now: Instant) -> bool {
+        let Some(l) = self.lacp.as_ref() else {
+            return false;
+        };
+        if now < self.counters_refresh {
+            return false;
+        }
+        self.counters_refresh = now + COUNTERS_REFRESH;
+        let s = l.stats();
+        let moved = s != self.counters_shown;
+        self.counters_shown = s;
+        moved
     }
 
     /// Runs the LACP timers up to now.

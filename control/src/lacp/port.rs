@@ -50,8 +50,10 @@ impl PortConfig {
 }
 
 /// The per-member 802.3ad counters of `ip -s link xstats type bond` (Linux
-/// `struct bond_3ad_stats`), plus bondd's rate-limited marker responses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+/// `struct bond_3ad_stats`; the field names are the keys of `ip -j link xstats type bond`),
+/// plus bondd's rate-limited marker responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LacpStats {
     pub lacpdu_rx: u64,
     pub lacpdu_tx: u64,
