@@ -32,6 +32,20 @@ pub struct Member {
     pub mii: MiiMember,
     /// The last link reading.
     pub link: Link,
+    /// 802.3ad: when the last LACPDUs left (the control thread handed them to the port) and
+    /// arrived (the control thread took them from a worker), in µs on the bond's LACP clock;
+    /// the last [`LACPDU_TIMES`] of each. For the cadence benchmark.
+    pub lacpdu_times: LacpduTimes,
+}
+
+/// LACPDU departure and arrival times kept per member.
+pub const LACPDU_TIMES: usize = 256;
+
+/// See [`Member::lacpdu_times`].
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LacpduTimes {
+    pub tx_us: std::collections::VecDeque<u64>,
+    pub rx_us: std::collections::VecDeque<u64>,
 }
 
 /// What a member starts from.
@@ -502,6 +516,7 @@ impl Bond {
             perm_mac: m.perm_mac,
             mii,
             link: m.link,
+            lacpdu_times: LacpduTimes::default(),
         });
         let i = self.members.len() - 1;
         if self.opts.primary.as_deref() == Some(self.members[i].name.as_str()) {
@@ -916,6 +931,22 @@ impl Bond {
         let moved = s != self.counters_shown;
         self.counters_shown = s;
         moved
+    }
+
+    /// Records that a LACPDU left (`tx`) or arrived on member `ordinal` now.
+    pub fn note_lacpdu(&mut self, ordinal: usize, tx: bool) {
+        let us = self.clock0.elapsed().as_micros() as u64;
+        if let Some(m) = self.members.get_mut(ordinal) {
+            let q = if tx {
+                &mut m.lacpdu_times.tx_us
+            } else {
+                &mut m.lacpdu_times.rx_us
+            };
+            if q.len() == LACPDU_TIMES {
+                q.pop_front();
+            }
+            q.push_back(us);
+        }
     }
 
     /// Runs the LACP timers up to now.

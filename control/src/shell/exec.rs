@@ -390,7 +390,11 @@ impl Appliance {
                     let v: Vec<_> = (0..bond.members.len())
                         .filter_map(|i| l.port(i).map(|p| (i, p.status())))
                         .map(|(i, st)| {
-                            serde_json::json!({"member": bond.members[i].name, "status": st})
+                            serde_json::json!({
+                                "member": bond.members[i].name,
+                                "status": st,
+                                "lacpdu_times": bond.members[i].lacpdu_times,
+                            })
                         })
                         .collect();
                     return json(serde_json::Value::Array(v));
