@@ -27,6 +27,7 @@ summary=$(grep -E 'Summary .* tests? run:' "$log" | tail -1)
 echo "== benchmark harness smoke (figures not checked: CI machines are noisy)"
 BONDD=target/debug/bondd NOHUGE=1 benches/fwd_vs_testpmd.sh 1 4 1024
 BONDD=target/debug/bondd NOHUGE=1 MODES="rr xor-l34" benches/bond_vs_netbonding.sh 1 3 1024
+BONDD=target/debug/bondd NOHUGE=1 benches/lacp_cadence.sh 8 256
 target/debug/bondd bench failover --miimon 10 --trials 3 --settle-ms 100 --memory no-huge
 
 # The closing line CI reads: the test counts, after the smoke runs' output.

@@ -148,6 +148,8 @@ pub struct Appliance {
     pub(crate) bonds: Vec<Bond>,
     pub(crate) plan: Option<Arc<Plan>>,
     pub(crate) ports: Vec<Port>,
+    /// The rings of `bondd_ring_pair:` ports (freed after the ports are closed).
+    ring_pairs: Vec<dataplane::ring::Ring>,
     /// How the control thread transmits on each port.
     pub(crate) ctrl_txq: Vec<ControlTx>,
     /// Control frames for worker 0 to send (ports with `ControlTx::Relay`).
@@ -192,9 +194,15 @@ impl Appliance {
         let pool_slot: Option<PktPool>;
         // Probe every device first: an unknown device refuses the whole config before any
         // port is configured or started.
+        // Declared before the ports, so that on an error path the ports go first.
+        let mut ring_pairs = Vec::new();
         let mut ports = Vec::with_capacity(checked.ports.len());
         for (i, spec) in checked.ports.iter().enumerate() {
-            ports.push(Port::probe(&spec.device).map_err(|e| port_err(i, e))?);
+            let port = match RingPairEnd::parse(&spec.device) {
+                Some(end) => end.open(nworkers, &mut ring_pairs),
+                None => Port::probe(&spec.device),
+            };
+            ports.push(port.map_err(|e| port_err(i, e))?);
         }
         let mut qcfg = Vec::with_capacity(ports.len());
         let mut ctrl_txq = Vec::with_capacity(ports.len());
@@ -485,6 +493,7 @@ impl Appliance {
             bonds,
             plan: Some(plan),
             ports,
+            ring_pairs,
             ctrl_txq,
             relay,
             to_control,
@@ -599,6 +608,9 @@ impl Appliance {
         for (o, frame) in &actions.frames {
             let i = self.bonds[b].members[*o].index as usize;
             if self.send_control(i, frame) {
+                if crate::lacp::pdu::is_lacpdu(frame) {
+                    self.bonds[b].note_lacpdu(*o, true);
+                }
                 self.ctrl_sent += 1;
             } else {
                 self.ctrl_failed += 1;
@@ -626,6 +638,9 @@ impl Appliance {
                         .map(|o| (b, o))
                 });
                 if let Some((b, o)) = found {
+                    if crate::lacp::pdu::is_lacpdu(m.data()) {
+                        self.bonds[b].note_lacpdu(o, false);
+                    }
                     let actions = self.bonds[b].lacp_rx(o, m.data());
                     self.carry_out(b, actions);
                 }
@@ -738,6 +753,9 @@ impl Appliance {
                     let actions = self.bonds[b].lacp_tick();
                     self.carry_out(b, actions);
                 }
+                if self.bonds[b].counters_refresh_due(now) {
+                    self.write_status(b);
+                }
                 if let Some(due) = self.next_mii[b]
                     && now >= due
                 {
@@ -821,6 +839,8 @@ impl Appliance {
             }
         }
         self.ports.clear();
+        // Frames still in a ring pair whose far end is not ours are freed with the rings.
+        self.ring_pairs.clear();
         let pool = self.pool.take().expect("pool present until shutdown");
         let in_use = pool.in_use();
         let report = FinalReport {
@@ -848,6 +868,90 @@ impl Drop for Appliance {
         if let Some(w) = self.workers.take() {
             let _ = w.stop_and_join();
         }
+    }
+}
+
+/// One end of an in-process link between two ports: `bondd_ring_pair:<pair>:<0|1>`.
+///
+/// What end 0 transmits, end 1 receives and the other way round, through DPDK rings
+/// (`rte_eth_from_rings`), so that two bonds of one appliance can face each other with no
+/// kernel in between (benchmarks; net_ring cannot do this: each of its queues is one ring
+/// that the port both sends to and receives from). Every TX queue of an end (one per worker
+/// and the control thread's) feeds the far end's RX queue of the same number, the control
+/// thread's into queue 0, so the far end's workers see it all. Each end's MAC is
+/// 02:b0:nn:nn:nn:0s (from the pair name's hash and the side).
+struct RingPairEnd<'a> {
+    pair: &'a str,
+    side: u8,
+}
+
+impl<'a> RingPairEnd<'a> {
+    const PREFIX: &'static str = "bondd_ring_pair:";
+
+    fn parse(device: &'a str) -> Option<Self> {
+        let rest = device.strip_prefix(Self::PREFIX)?;
+        let (pair, side) = rest.rsplit_once(':').unwrap_or((rest, ""));
+        let side = match side {
+            "0" => 0,
+            "1" => 1,
+            _ => 2, // refused by open(), with the reason
+        };
+        Some(RingPairEnd { pair, side })
+    }
+
+    fn open(
+        &self,
+        nworkers: u16,
+        rings: &mut Vec<dataplane::ring::Ring>,
+    ) -> dataplane::Result<Port> {
+        use dataplane::ring::{Ring, Sync};
+        let bad = |why: &str| {
+            dataplane::Error::invalid(
+                format!("device {}{}:{}", Self::PREFIX, self.pair, self.side),
+                why.to_owned(),
+            )
+        };
+        if self.side > 1 {
+            return Err(bad("expected bondd_ring_pair:<pair>:<0|1>"));
+        }
+        // DPDK ring names have at most 31 characters: "bdrp_<pair>_<from><q>".
+        if self.pair.is_empty()
+            || self.pair.len() > 16
+            || !self.pair.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(bad("the pair name must be 1 to 16 letters or digits"));
+        }
+        let ring = |from: u8, q: u16, rings: &mut Vec<Ring>| -> dataplane::Result<Ring> {
+            let name = format!("bdrp_{}_{from}{q}", self.pair);
+            match Ring::lookup(&name) {
+                Ok(r) => Ok(r),
+                Err(_) => {
+                    // Several producers: a worker and the control thread share queue 0's ring.
+                    rings.push(Ring::create(&name, 4096, Sync::Multi)?);
+                    Ring::lookup(&name)
+                }
+            }
+        };
+        let (me, peer) = (self.side, 1 - self.side);
+        let mut rx = Vec::new();
+        let mut tx = Vec::new();
+        for q in 0..nworkers.max(1) {
+            rx.push(ring(peer, q, rings)?);
+            tx.push(ring(me, q, rings)?);
+        }
+        tx.push(ring(me, 0, rings)?);
+        let rxr: Vec<&Ring> = rx.iter().collect();
+        let txr: Vec<&Ring> = tx.iter().collect();
+        let port = Port::from_rings(&format!("bdrp_{}_{me}", self.pair), &rxr, &txr)?;
+        let h = self
+            .pair
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+            .to_be_bytes();
+        if let Err(e) = port.set_mac([0x02, 0xb0, h[1], h[2], h[3], me]) {
+            tracing::debug!("ring pair {}: MAC: {e}", self.pair);
+        }
+        Ok(port)
     }
 }
 

@@ -86,6 +86,7 @@
 //!   LACPDU details; see [`ProcOptions::privileged`].
 //! * Newest kernels know the `ad_select` value `actor_port_prio`.
 
+pub use crate::lacp::LacpStats;
 use crate::options::{
     AdSelect, ArpAllTargets, ArpValidate, FailOverMac, LacpRate, Mode, OptionEnum, PrimaryReselect,
     XmitHashPolicy,
@@ -433,6 +434,10 @@ pub struct LacpSnapshot {
     pub system_mac: MacAddr,
     /// `None` prints `bond <name> has no active aggregator`.
     pub active_aggregator: Option<AggregatorInfo>,
+    /// The bond's LACP counters (`ip -s link xstats type bond dev <bond>`): the sum over
+    /// its members, members that left included. JSON only: /proc does not show them.
+    #[serde(default)]
+    pub counters: LacpStats,
 }
 
 impl Default for LacpSnapshot {
@@ -445,6 +450,7 @@ impl Default for LacpSnapshot {
             system_priority: 65535,
             system_mac: MacAddr::ZERO,
             active_aggregator: None,
+            counters: LacpStats::default(),
         }
     }
 }
@@ -491,6 +497,9 @@ pub struct MemberAdSnapshot {
     pub actor: LacpduDetails,
     /// `details partner lacp pdu:` (the key is printed as `oper key`).
     pub partner: LacpduDetails,
+    /// The member's LACP counters (`ip -s link xstats type bond_slave`). JSON only.
+    #[serde(default)]
+    pub counters: LacpStats,
 }
 
 /// One side of the LACPDU details block.
@@ -880,6 +889,7 @@ details partner lacp pdu:
         let sys = mac("02:1d:22:fd:7e:72");
         let partner = mac("02:fc:ce:91:32:14");
         let ad = |port: u16| MemberAdSnapshot {
+            counters: LacpStats::default(),
             aggregator_id: Some(1),
             actor_churn_state: ChurnState::Monitoring,
             partner_churn_state: ChurnState::Monitoring,
@@ -912,6 +922,7 @@ details partner lacp pdu:
         BondSnapshot {
             xmit_hash_policy: XmitHashPolicy::Layer23,
             lacp: Some(LacpSnapshot {
+                counters: LacpStats::default(),
                 lacp_active: true,
                 lacp_rate: LacpRate::Fast,
                 min_links: 0,
@@ -1209,6 +1220,7 @@ details partner lacp pdu:
         let sys = mac("9c:63:c0:0b:37:4e");
         let peer = mac("3c:c7:86:87:8a:21");
         let ad = |port: u16, actor_churned: u32| MemberAdSnapshot {
+            counters: LacpStats::default(),
             aggregator_id: Some(5),
             actor_churn_state: ChurnState::NoChurn,
             partner_churn_state: ChurnState::NoChurn,
@@ -1669,6 +1681,7 @@ NS IPv6 target/s (xx::xx form): fe80::1, ::ffff:192.0.2.7
         let mut attached = member("eth0", "52:54:00:00:00:01");
         attached.speed_mbps = Some(25000);
         attached.ad = Some(MemberAdSnapshot {
+            counters: LacpStats::default(),
             aggregator_id: Some(2),
             actor_churn_state: ChurnState::Churned,
             partner_churn_state: ChurnState::Monitoring,
@@ -1703,6 +1716,7 @@ NS IPv6 target/s (xx::xx form): fe80::1, ::ffff:192.0.2.7
             name: "bond7".into(),
             xmit_hash_policy: XmitHashPolicy::Layer34,
             lacp: Some(LacpSnapshot {
+                counters: LacpStats::default(),
                 lacp_active: false,
                 lacp_rate: LacpRate::Fast,
                 min_links: 2,

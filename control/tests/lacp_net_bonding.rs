@@ -1,7 +1,8 @@
 //! 802.3ad against DPDK's own net_bonding PMD (mode 4), a second LACP implementation nobody
 //! here wrote. One process holds both: a net_bonding device over af_packet ports on one end of
 //! two veth pairs, polled every 10 ms by a small peer thread (its LACP only runs inside its
-//! rx/tx bursts), and a bondd appliance whose 802.3ad bond holds the other ends.
+//! rx/tx bursts), and a bondd appliance whose 802.3ad bond holds the other ends. bondd's
+//! Marker Generator is checked against net_bonding's Marker Responder on the same rig.
 
 mod common;
 use common::*;
@@ -214,6 +215,125 @@ run_dir = "{run}"
         "{}",
         info.text
     );
+
+    // Our Marker Generator against net_bonding's Marker Responder, on each member. DPDK
+    // answers at most one request per member every 2 s (its rx_marker_timeout), and bondd
+    // sends at most one here, so every request must be answered.
+    for (o, member) in ["eth0", "eth1"].iter().enumerate() {
+        let sent = app.execute_line(&format!("send bonding marker bond0 {member}"));
+        assert!(sent.ok, "{}", sent.text);
+        let tid: u32 = sent
+            .text
+            .rsplit("transaction id ")
+            .next()
+            .and_then(|t| t.trim_end_matches(')').parse().ok())
+            .unwrap_or_else(|| panic!("no transaction id in {:?}", sent.text));
+        assert_eq!(tid, 1, "first request on {member}: {}", sent.text);
+        let t = std::time::Instant::now();
+        let answered = loop {
+            app.run_until(
+                &never,
+                Some(Duration::from_millis(20)),
+                None,
+                &mut std::io::sink(),
+            );
+            let v: serde_json::Value =
+                serde_json::from_str(&app.execute_line("show bonding lacp info bond0 --json").text)
+                    .unwrap();
+            let st = &v[o]["status"];
+            assert_eq!(v[o]["member"], *member);
+            if st["marker"]["pending"] == false {
+                break st.clone();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(2),
+                "net_bonding did not answer the marker on {member}:\n{st:#}"
+            );
+        };
+        let mk = &answered["marker"];
+        assert_eq!(mk["last_request_tid"], tid, "{mk}");
+        assert_eq!(mk["last_response_tid"], tid, "{mk}");
+        assert_eq!(mk["last_response_matched"], true, "{mk}");
+        assert_eq!(answered["stats"]["marker_tx"], 1, "{answered:#}");
+        assert_eq!(answered["stats"]["marker_resp_rx"], 1, "{answered:#}");
+        eprintln!(
+            "net_bonding answered the marker on {member} in {} ms",
+            mk["last_rtt_ms"]
+        );
+    }
+    let info = app.execute_line("show bonding lacp info bond0");
+    let bond_line = info
+        .text
+        .lines()
+        .find(|l| l.contains("bond counters"))
+        .unwrap();
+    assert!(
+        bond_line.contains("Marker Tx 2 ") && bond_line.contains("Marker response Rx 2 "),
+        "{}",
+        info.text
+    );
+    assert!(
+        info.text
+            .contains("marker: last request transaction id 1, answered in"),
+        "{}",
+        info.text
+    );
+
+    // The LACP counters in JSON, with the keys of `ip -j link xstats type bond`: in `show
+    // bonding lacp info --json`, in `show bonding status --json`, and in the status file,
+    // which is refreshed for counters at most once a second.
+    const KEYS: [&str; 9] = [
+        "lacpdu_rx",
+        "lacpdu_tx",
+        "lacpdu_unknown_rx",
+        "lacpdu_illegal_rx",
+        "marker_rx",
+        "marker_tx",
+        "marker_resp_rx",
+        "marker_resp_tx",
+        "marker_unknown_rx",
+    ];
+    app.run_until(
+        &never,
+        Some(Duration::from_millis(1_100)),
+        None,
+        &mut std::io::sink(),
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&app.execute_line("show bonding lacp info bond0 --json").text)
+            .unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_str(&app.execute_line("show bonding status bond0 --json").text).unwrap();
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.0.join("bond0.json")).unwrap()).unwrap();
+    for (o, member) in ["eth0", "eth1"].iter().enumerate() {
+        let a = &info[o]["status"]["stats"];
+        for (what, v) in [("status --json", &shown), ("status file", &file)] {
+            let m = &v["members"][o];
+            assert_eq!(m["name"], *member);
+            let c = &m["ad"]["counters"];
+            for k in KEYS {
+                assert!(c[k].is_u64(), "{what}: {member} has no counter {k}: {c:#}");
+            }
+            assert!(c["lacpdu_rx"].as_u64().unwrap() >= 2, "{what}: {c:#}");
+            assert!(c["lacpdu_tx"].as_u64().unwrap() >= 2, "{what}: {c:#}");
+            assert_eq!(c["marker_tx"], 1, "{what}: {c:#}");
+            assert_eq!(c["marker_resp_rx"], 1, "{what}: {c:#}");
+            assert_eq!(c["lacpdu_illegal_rx"], 0, "{what}: {c:#}");
+        }
+        for k in KEYS {
+            assert!(
+                a[k].is_u64(),
+                "lacp info --json: {member} has no {k}: {a:#}"
+            );
+        }
+        assert_eq!(a["marker_tx"], 1);
+    }
+    for (what, v) in [("status --json", &shown), ("status file", &file)] {
+        let c = &v["lacp"]["counters"];
+        assert_eq!(c["marker_tx"], 2, "{what}: bond totals {c:#}");
+        assert_eq!(c["marker_resp_rx"], 2, "{what}: bond totals {c:#}");
+    }
 
     stop.store(true, Ordering::Relaxed);
     peer.join().unwrap();

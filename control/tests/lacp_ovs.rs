@@ -118,8 +118,8 @@ impl Drop for Kill {
     }
 }
 
-/// OVS with an active LACP bond (fast) of two veth ends, and bondd (802.3ad, `options`) on the
-/// other ends, running for `duration` seconds.
+/// OVS with an active LACP bond (`lacp-time` = `ovs_time`, fast or slow) of two veth ends, and
+/// bondd (802.3ad, `options`) on the other ends, running for `duration` seconds.
 struct Rig {
     child: Kill,
     dir: TempDir,
@@ -128,7 +128,7 @@ struct Rig {
     theirs: Vec<String>,
 }
 
-fn rig(options: &str, duration: u32) -> Rig {
+fn rig(options: &str, ovs_time: &str, duration: u32) -> Rig {
     assert!(
         Command::new("which")
             .arg("ovs-vswitchd")
@@ -175,7 +175,7 @@ fn rig(options: &str, duration: u32) -> Rig {
             "set",
             "port",
             &bond,
-            "other_config:lacp-time=fast",
+            &format!("other_config:lacp-time={ovs_time}"),
         ],
     );
 
@@ -240,7 +240,111 @@ fn negotiates_with_open_vswitch() {
     }
     active_scenario();
     passive_scenario();
+    slow_scenario();
     carrier_scenario();
+}
+
+/// Both sides at the slow rate (`lacp_rate=slow`, `lacp-time=slow`): the aggregate forms,
+/// neither side sets the short-timeout bit, bondd's periodic machines are in SLOW_PERIODIC,
+/// and over a 6 s window each side sends at most one periodic LACPDU per link (30 s apart;
+/// the fast rate would send six), while both keep the aggregation.
+fn slow_scenario() {
+    let Rig {
+        child,
+        dir,
+        ovs,
+        bond,
+        theirs: _,
+    } = rig(
+        "mode=802.3ad miimon=10 lacp_rate=slow xmit_hash_policy=layer3+4",
+        "slow",
+        14,
+    );
+    let converged = |s: &str| {
+        s.lines()
+            .filter(|l| {
+                l.contains("partner state: activity")
+                    && l.ends_with("aggregation synchronized collecting distributing")
+            })
+            .count()
+            >= 2
+            && s.matches("current attached").count() >= 2
+    };
+    let t = Instant::now();
+    let lacp = loop {
+        let s = ovs.run("ovs-appctl", &["lacp/show", &bond]);
+        if converged(&s) {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "no aggregate at the slow rate:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    eprintln!("slow rate: converged {:?} after bondd started", t.elapsed());
+    // OVS's view: bondd (partner) and OVS (actor) both ask for the long timeout.
+    for l in lacp.lines().filter(|l| l.contains(" state: ")) {
+        assert!(
+            !l.contains("timeout"),
+            "short timeout at the slow rate: {l}\n{lacp}"
+        );
+    }
+    // bondd's view, through its control socket.
+    let sock = dir.path("run").join("bondd.sock");
+    let ask = |cmd: &str| -> serde_json::Value {
+        let mut c = control::shell::server::Client::connect(&sock).unwrap();
+        let r = c.ask(cmd).unwrap();
+        assert!(r.ok, "{cmd}: {}", r.text);
+        serde_json::from_str(&r.text).unwrap()
+    };
+    let before = ask("show bonding lacp info bond0 --json");
+    let status = ask("show bonding status bond0 --json");
+    assert_eq!(status["lacp"]["lacp_rate"]["name"], "slow", "{status:#}");
+    for m in before.as_array().unwrap() {
+        let st = &m["status"];
+        assert_eq!(st["periodic_state"], "SlowPeriodic", "{st:#}");
+        let (actor, partner) = (
+            st["actor"]["state"].as_u64().unwrap(),
+            st["partner"]["state"].as_u64().unwrap(),
+        );
+        assert_eq!(
+            actor & 0x3f,
+            0x3d,
+            "actor: active, long timeout, distributing: {st:#}"
+        );
+        assert_eq!(partner & 0x3f, 0x3d, "partner (OVS) likewise: {st:#}");
+    }
+    let ovs_tx = |s: &str| -> Vec<u64> {
+        s.lines()
+            .filter_map(|l| l.trim().strip_prefix("TX PDUs: "))
+            .map(|v| v.trim().parse().unwrap())
+            .collect()
+    };
+    let ovs_before = ovs_tx(&ovs.run("ovs-appctl", &["lacp/show-stats", &bond]));
+    std::thread::sleep(Duration::from_secs(6));
+    let after = ask("show bonding lacp info bond0 --json");
+    let ovs_after = ovs_tx(&ovs.run("ovs-appctl", &["lacp/show-stats", &bond]));
+    assert_eq!(ovs_before.len(), 2, "OVS lacp/show-stats per member");
+    for i in 0..2 {
+        let (b, a) = (&before[i]["status"], &after[i]["status"]);
+        let sent =
+            a["stats"]["lacpdu_tx"].as_u64().unwrap() - b["stats"]["lacpdu_tx"].as_u64().unwrap();
+        let heard =
+            a["stats"]["lacpdu_rx"].as_u64().unwrap() - b["stats"]["lacpdu_rx"].as_u64().unwrap();
+        let ovs_sent = ovs_after[i] - ovs_before[i];
+        eprintln!(
+            "slow rate, {} over 6 s: bondd sent {sent}, heard {heard}; OVS sent {ovs_sent}",
+            after[i]["member"]
+        );
+        assert!(sent <= 1 && heard <= 1 && ovs_sent <= 1, "{a:#}");
+        assert_eq!(a["actor"]["state"].as_u64().unwrap() & 0x30, 0x30, "{a:#}");
+    }
+    let s = ovs.run("ovs-appctl", &["lacp/show", &bond]);
+    assert!(converged(&s), "OVS kept the aggregation:\n{s}");
+    let b = ovs.run("ovs-appctl", &["bond/show", &bond]);
+    assert!(b.contains("lacp_status: negotiated"), "{b}");
+    drop(child);
 }
 
 /// bondd with net_tap members (taps reflect `carrier off`, af_packet does not) whose kernel
@@ -403,6 +507,7 @@ fn active_scenario() {
         theirs,
     } = rig(
         "mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4",
+        "fast",
         14,
     );
 
@@ -520,6 +625,7 @@ fn passive_scenario() {
         theirs: _,
     } = rig(
         "mode=802.3ad miimon=10 lacp_rate=fast lacp_active=off xmit_hash_policy=layer3+4",
+        "fast",
         6,
     );
     // A passive actor answers an active partner: the aggregate still forms.

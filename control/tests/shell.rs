@@ -378,6 +378,11 @@ fn every_command_through_the_socket() {
         ),
         ("show bonding events bond0 2", true, "bond0:"),
         ("show bonding lacp info bond0", false, "not in 802.3ad mode"),
+        (
+            "send bonding marker bond0 eth0",
+            false,
+            "not in 802.3ad mode",
+        ),
         ("show port info all", true, "Infos for port 2"),
         ("show port stats 0", true, "NIC statistics for port 0"),
         (

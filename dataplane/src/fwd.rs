@@ -175,7 +175,10 @@ pub fn run(ctx: &WorkerCtx, plan: &Plan, counters: &WorkerCounters) {
                         {
                             let mut full = 0u64;
                             let taken = burst.take_out(bond::is_slow_protocol, |f| {
+                                // The control thread finds the member by the mbuf's port,
+                                // which not every PMD sets (the ring PMD does not).
                                 // SAFETY: an owned mbuf; the ring takes it or we free it.
+                                unsafe { (*f).port = m.port };
                                 if unsafe { ring.enqueue_raw(&[f]) } == 0 {
                                     unsafe { dpdk_sys::rte_pktmbuf_free(f) };
                                     full += 1;

@@ -32,6 +32,20 @@ pub struct Member {
     pub mii: MiiMember,
     /// The last link reading.
     pub link: Link,
+    /// 802.3ad: when the last LACPDUs left (the control thread handed them to the port) and
+    /// arrived (the control thread took them from a worker), in µs on the bond's LACP clock;
+    /// the last [`LACPDU_TIMES`] of each. For the cadence benchmark.
+    pub lacpdu_times: LacpduTimes,
+}
+
+/// LACPDU departure and arrival times kept per member.
+pub const LACPDU_TIMES: usize = 256;
+
+/// See [`Member::lacpdu_times`].
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LacpduTimes {
+    pub tx_us: std::collections::VecDeque<u64>,
+    pub rx_us: std::collections::VecDeque<u64>,
 }
 
 /// What a member starts from.
@@ -104,7 +118,13 @@ pub struct Bond {
     pending: Vec<(usize, Vec<u8>)>,
     /// The member carrying traffic under lacp_fallback, if any (for logging changes).
     fallback_active: Option<usize>,
+    /// The LACP counters the status file last showed, and when they may be refreshed next.
+    counters_shown: crate::lacp::LacpStats,
+    counters_refresh: Instant,
 }
+
+/// How often the status files are rewritten only because LACP counters moved.
+pub const COUNTERS_REFRESH: Duration = Duration::from_secs(1);
 
 /// Events kept per bond for `show bonding events`.
 pub const EVENT_LOG_CAPACITY: usize = 1024;
@@ -161,6 +181,8 @@ impl Bond {
             clock0: Instant::now(),
             pending: Vec::new(),
             fallback_active: None,
+            counters_shown: crate::lacp::LacpStats::default(),
+            counters_refresh: Instant::now(),
         };
         if b.opts.mode == Mode::Ieee8023ad {
             b.lacp = Some(LacpBond::new(lacp_params(&b.opts, b.ident.mac)));
@@ -494,6 +516,7 @@ impl Bond {
             perm_mac: m.perm_mac,
             mii,
             link: m.link,
+            lacpdu_times: LacpduTimes::default(),
         });
         let i = self.members.len() - 1;
         if self.opts.primary.as_deref() == Some(self.members[i].name.as_str()) {
@@ -738,6 +761,7 @@ impl Bond {
                         partner_key: a.partner_key,
                         partner_mac: a.partner_mac,
                     }),
+                    counters: l.stats(),
                 }
             }),
             members: self
@@ -788,6 +812,7 @@ impl Bond {
                             partner_churned_count: st.partner_churned_count,
                             actor: details(&st.actor),
                             partner: details(&st.partner),
+                            counters: st.stats,
                         }
                     }),
                 })
@@ -843,6 +868,30 @@ impl Bond {
         actions
     }
 
+    /// Sends a Marker Information PDU on member `ordinal` (802.3ad only); returns the frame
+    /// to send and the request's transaction id.
+    pub fn lacp_send_marker(&mut self, ordinal: usize) -> Result<(Actions, u32), BondError> {
+        let now = self.now_ms();
+        let refused = |why: String| BondError::Refused {
+            bond: self.name.clone(),
+            why,
+        };
+        let Some(l) = self.lacp.as_mut() else {
+            return Err(refused("not in 802.3ad mode".into()));
+        };
+        let member = self.members.get(ordinal).map(|m| m.name.clone());
+        let (out, tid) = l.send_marker(now, ordinal).map_err(|e| {
+            refused(format!(
+                "no marker sent on {}: {e}",
+                member.as_deref().unwrap_or("?")
+            ))
+        })?;
+        let mut actions = Actions::default();
+        self.apply_lacp(out, &mut actions);
+        actions.changed = true;
+        Ok((actions, tid))
+    }
+
     /// The member that carries traffic alone under `lacp_fallback`: only while no member has
     /// heard a partner (every member with link up is DEFAULTED) and none distributes; the
     /// configured `lacp_fallback_member` if it is up, else the first member up.
@@ -865,6 +914,39 @@ impl Bond {
             .and_then(|n| self.members.iter().position(|m| &m.name == n))
             .filter(|&i| up(i));
         chosen.or_else(|| (0..self.members.len()).find(|&i| up(i)))
+    }
+
+    /// 802.3ad: whether the status files should be rewritten because the LACP counters
+    /// moved. Every LACPDU moves them, so this says yes at most once per
+    /// [`COUNTERS_REFRESH`]; other changes rewrite the files at once anyway.
+    pub fn counters_refresh_due(&mut self, now: Instant) -> bool {
+        let Some(l) = self.lacp.as_ref() else {
+            return false;
+        };
+        if now < self.counters_refresh {
+            return false;
+        }
+        self.counters_refresh = now + COUNTERS_REFRESH;
+        let s = l.stats();
+        let moved = s != self.counters_shown;
+        self.counters_shown = s;
+        moved
+    }
+
+    /// Records that a LACPDU left (`tx`) or arrived on member `ordinal` now.
+    pub fn note_lacpdu(&mut self, ordinal: usize, tx: bool) {
+        let us = self.clock0.elapsed().as_micros() as u64;
+        if let Some(m) = self.members.get_mut(ordinal) {
+            let q = if tx {
+                &mut m.lacpdu_times.tx_us
+            } else {
+                &mut m.lacpdu_times.rx_us
+            };
+            if q.len() == LACPDU_TIMES {
+                q.pop_front();
+            }
+            q.push_back(us);
+        }
     }
 
     /// Runs the LACP timers up to now.

@@ -132,6 +132,24 @@ impl LacpBond {
         }
     }
 
+    /// Sends a Marker Information PDU on member `index` (the Marker Generator); returns the
+    /// frame to send and its transaction id.
+    pub fn send_marker(
+        &mut self,
+        now: u64,
+        index: usize,
+    ) -> Result<(Outcome, u32), super::marker::MarkerRefused> {
+        let Some(p) = self.ports.get_mut(index) else {
+            return Err(super::marker::MarkerRefused::NoSuchPort);
+        };
+        let (frame, tid) = p.send_marker(now)?;
+        let out = Outcome {
+            frames: vec![frame],
+            changes: Vec::new(),
+        };
+        Ok((out, tid))
+    }
+
     /// When the caller must tick next.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
         self.ports

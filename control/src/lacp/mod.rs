@@ -16,7 +16,7 @@
 //! | [`mux`] | 6.4.15 | Mux, coupled and independent control |
 //! | [`tx`] | 6.4.16 | Transmit |
 //! | [`churn`] | 6.4.17 | Actor and Partner Churn Detection |
-//! | [`marker`] | 6.5.4.2 | Marker Responder |
+//! | [`marker`] | 6.5.4 | Marker Responder and (optional) Marker Generator |
 //!
 //! [`pdu`] holds the wire formats, [`key`] the operational key Linux derives from speed and
 //! duplex, [`port`] the [`AggPort`] that ties one port's machines together and
@@ -226,6 +226,8 @@ impl core::fmt::Debug for TxFrame {
 pub enum TxKind {
     Lacpdu,
     MarkerResponse,
+    /// A Marker Information PDU from the generator.
+    MarkerInformation,
 }
 
 /// What one call did: frames to send and state changes to apply, in order.

@@ -404,6 +404,11 @@ pub fn parse_frame(frame: &[u8]) -> Result<SlowPdu<'_>, PduError> {
     }
 }
 
+/// The frame is a Slow Protocols frame of the LACP subtype (not validated further).
+pub fn is_lacpdu(frame: &[u8]) -> bool {
+    slow_payload(frame).is_ok_and(|p| p.first() == Some(&SUBTYPE_LACP))
+}
+
 /// Source MAC address of a frame (zero if too short).
 pub fn frame_source(frame: &[u8]) -> MacAddr {
     read_mac(frame, 6)

@@ -10,7 +10,7 @@
 //! at most one LACPDU per port, with the final state.
 
 use super::churn::{ChurnMachine, ChurnState, Side};
-use super::marker::{MarkerAction, MarkerResponder};
+use super::marker::{MarkerAction, MarkerMachine, MarkerRefused, MarkerStatus};
 use super::mux::{MuxMachine, MuxState};
 use super::pdu::{self, LacpState, LacpduInfo, MacAddr, PortInfo, RxErrorClass, SlowPdu};
 use super::periodic::{PeriodicMachine, PeriodicState};
@@ -50,8 +50,10 @@ impl PortConfig {
 }
 
 /// The per-member 802.3ad counters of `ip -s link xstats type bond` (Linux
-/// `struct bond_3ad_stats`), plus bondd's rate-limited marker responses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+/// `struct bond_3ad_stats`; the field names are the keys of `ip -j link xstats type bond`),
+/// plus bondd's rate-limited marker responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LacpStats {
     pub lacpdu_rx: u64,
     pub lacpdu_tx: u64,
@@ -108,6 +110,8 @@ pub struct PortStatus {
     pub full_duplex: bool,
     pub loopback: bool,
     pub stats: LacpStats,
+    /// The marker generator: last request and response.
+    pub marker: MarkerStatus,
 }
 
 /// One Aggregation Port.
@@ -122,7 +126,7 @@ pub struct AggPort {
     tx: TxMachine,
     actor_churn: ChurnMachine,
     partner_churn: ChurnMachine,
-    marker: MarkerResponder,
+    marker: MarkerMachine,
     stats: LacpStats,
     link_up: bool,
     full_duplex: bool,
@@ -194,7 +198,7 @@ impl AggPort {
             tx: TxMachine::default(),
             actor_churn: ChurnMachine::new(Side::Actor),
             partner_churn: ChurnMachine::new(Side::Partner),
-            marker: MarkerResponder::default(),
+            marker: MarkerMachine::default(),
             stats: LacpStats::default(),
             link_up: false,
             full_duplex: false,
@@ -244,6 +248,24 @@ impl AggPort {
             self.vars.ntt = true;
         }
         self.tick(now)
+    }
+
+    /// The Marker Generator: a Marker Information PDU from this port (Requester_Port is the
+    /// actor's port number, Requester_System the actor's system), and its transaction id.
+    pub fn send_marker(&mut self, now: u64) -> Result<(TxFrame, u32), MarkerRefused> {
+        let (data, tid) = self.marker.request(
+            now,
+            self.vars.actor.port,
+            self.vars.actor.system,
+            self.cfg.mac,
+            self.link_up,
+        )?;
+        let frame = TxFrame {
+            port: self.cfg.index,
+            kind: TxKind::MarkerInformation,
+            data,
+        };
+        Ok((frame, tid))
     }
 
     // ----------------------------------------------------------------- queries
@@ -370,6 +392,7 @@ impl AggPort {
             full_duplex: self.full_duplex,
             loopback: self.vars.loopback,
             stats: self.stats(),
+            marker: *self.marker.status(),
         }
     }
 

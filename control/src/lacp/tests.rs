@@ -476,6 +476,32 @@ fn marker_request_is_answered_on_the_port() {
 }
 
 #[test]
+fn our_marker_request_is_answered_by_the_partner_responder() {
+    let mut w = pair(fast(SYS_A), fast(SYS_B));
+    w.run_every(3_000, 10);
+    let (req, tid) = w.a.send_marker(3_001).unwrap();
+    assert_eq!(req.kind, TxKind::MarkerInformation);
+    let Ok(SlowPdu::Marker(m)) = pdu::parse_frame(&req.data) else {
+        panic!("not a marker")
+    };
+    assert_eq!(m.kind(), MarkerKind::Information);
+    assert_eq!(m.info().requester_port, w.a.actor().port);
+    assert_eq!(m.info().requester_system, SYS_A);
+    assert_eq!(m.info().requester_transaction_id, tid);
+    let out = w.b.rx_pdu(3_002, &req.data);
+    assert_eq!(out.frames.len(), 1);
+    assert_eq!(out.frames[0].kind, TxKind::MarkerResponse);
+    w.a.rx_pdu(3_005, &out.frames[0].data);
+    let st = w.a.status().marker;
+    assert!(st.last_response_matched && !st.pending, "{st:?}");
+    assert_eq!(st.last_response_tid, Some(tid));
+    assert_eq!(st.last_rtt_ms, Some(4));
+    let s = w.a.stats();
+    assert_eq!((s.marker_tx, s.marker_resp_rx), (1, 1));
+    assert!(w.a.is_distributing(), "markers do not disturb LACP");
+}
+
+#[test]
 fn malformed_frames_are_counted_and_never_panic() {
     let mut w = pair(fast(SYS_A), fast(SYS_B));
     w.run_every(3_000, 10);
@@ -821,6 +847,9 @@ fn tshark_dissects_our_frames_without_complaint() {
         w.a.rx_pdu(4_001, &marker_frame(MarkerKind::Information, 77));
     frames.push((4_001, marker_frame(MarkerKind::Information, 77).to_vec()));
     frames.push((4_001, out.frames[0].data.to_vec()));
+    // Our own request (the Marker Generator).
+    let (req, _) = w.a.send_marker(4_002).unwrap();
+    frames.push((4_002, req.data.to_vec()));
     let path = std::env::temp_dir().join(format!("bondd-lacp-{}.pcap", std::process::id()));
     let refs: Vec<(u64, &[u8])> = frames.iter().map(|(t, f)| (*t, f.as_slice())).collect();
     write_pcap(&path, &refs).unwrap();
@@ -849,7 +878,7 @@ fn tshark_dissects_our_frames_without_complaint() {
     let _ = std::fs::remove_file(&path);
     assert_eq!(malformed, 0, "tshark flags frames");
     assert_eq!(lacp, lacpdus);
-    assert_eq!(markers, 2);
+    assert_eq!(markers, 3);
     let last = String::from_utf8_lossy(&states.stdout)
         .lines()
         .last()

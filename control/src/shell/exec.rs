@@ -390,7 +390,11 @@ impl Appliance {
                     let v: Vec<_> = (0..bond.members.len())
                         .filter_map(|i| l.port(i).map(|p| (i, p.status())))
                         .map(|(i, st)| {
-                            serde_json::json!({"member": bond.members[i].name, "status": st})
+                            serde_json::json!({
+                                "member": bond.members[i].name,
+                                "status": st,
+                                "lacpdu_times": bond.members[i].lacpdu_times,
+                            })
                         })
                         .collect();
                     return json(serde_json::Value::Array(v));
@@ -445,6 +449,21 @@ impl Appliance {
                         );
                     }
                     let _ = writeln!(o, "\t\tcounters: {}", fmt_stats(&st.stats));
+                    let mk = &st.marker;
+                    if let Some(req) = mk.last_request_tid {
+                        let answer = match (mk.pending, mk.last_rtt_ms) {
+                            (true, _) => "not answered yet".to_owned(),
+                            (false, Some(ms)) => format!("answered in {ms} ms"),
+                            (false, None) => "answered".to_owned(),
+                        };
+                        let _ = writeln!(
+                            o,
+                            "\t\tmarker: last request transaction id {req}, {answer}; last \
+                             response transaction id {}",
+                            mk.last_response_tid
+                                .map_or_else(|| "none".to_owned(), |t| t.to_string())
+                        );
+                    }
                 }
                 Ok(Reply::ok(o.trim_end()))
             }
@@ -490,6 +509,42 @@ impl Appliance {
                 let b = self.bond_index(&bond)?;
                 let name = self.member_name(b, &port)?;
                 self.set_option(b, "primary", &name)
+            }
+            SendMarker { bond, member } => {
+                let b = self.bond_index(&bond)?;
+                let name = self.member_name(b, &member)?;
+                let bond = &self.bonds[b];
+                if bond.lacp.is_none() {
+                    return Err(format!("bond {} is not in 802.3ad mode", bond.name));
+                }
+                let o = bond
+                    .members
+                    .iter()
+                    .position(|m| m.name == name)
+                    .ok_or_else(|| format!("{name} is not a member of {}", bond.name))?;
+                let (actions, tid) = self.bonds[b]
+                    .lacp_send_marker(o)
+                    .map_err(|e| e.to_string())?;
+                let failed = self.ctrl_failed;
+                self.carry_out(b, actions);
+                if self.ctrl_failed != failed {
+                    return Err(format!(
+                        "bond {}: the marker request on {name} could not be sent",
+                        self.bonds[b].name
+                    ));
+                }
+                let bond = &self.bonds[b];
+                let (port, system) = bond
+                    .lacp
+                    .as_ref()
+                    .and_then(|l| l.port(o))
+                    .map(|p| (p.actor().port, p.actor().system))
+                    .unwrap_or_default();
+                Ok(Reply::ok(format!(
+                    "bond {}: marker request sent on {name} (requester port {port}, system \
+                     {system}, transaction id {tid})",
+                    bond.name
+                )))
             }
             SetActive { bond, member } => {
                 let b = self.bond_index(&bond)?;

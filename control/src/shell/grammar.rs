@@ -88,6 +88,9 @@ pub enum Command {
     },
     /// `set bonding active <bond> <member>` (Linux `active_slave`)
     SetActive { bond: Target, member: Target },
+    /// `send bonding marker <bond> <member>`: an 802.3ad Marker Information PDU (the Marker
+    /// Generator), answered by the partner's Marker Responder.
+    SendMarker { bond: Target, member: Target },
     /// `show bonding config <bond> [--json]`
     ShowBondConfig { bond: Target, json: bool },
     /// `show bonding lacp info <bond> [--json]`
@@ -777,6 +780,28 @@ static COMMANDS: &[Spec] = &[
                Meaningful in active-backup, balance-tlb and balance-alb.",
         build: |a| {
             Some(Command::SetActive {
+                bond: a.target()?,
+                member: a.target()?,
+            })
+        },
+    },
+    Spec {
+        words: &[
+            Tok::Kw(&["send"]),
+            BONDING,
+            Tok::Kw(&["marker"]),
+            BOND_ARG,
+            MEMBER_ARG,
+        ],
+        json: false,
+        help: "Send an 802.3ad Marker request on a member of a bond.\n\
+               The Marker Information PDU carries the member's LACP port number, the bond's \
+               system and a new transaction id; the partner's Marker Responder sends it back as \
+               a Marker Response. `show bonding lacp info` shows whether and how fast it was \
+               answered, and the Marker Tx / Marker response Rx counters. Linux and testpmd \
+               never send markers; this is a diagnostic.",
+        build: |a| {
+            Some(Command::SendMarker {
                 bond: a.target()?,
                 member: a.target()?,
             })
@@ -1790,6 +1815,30 @@ mod tests {
     }
 
     #[test]
+    fn send_bonding_marker() {
+        assert_eq!(
+            ok("send bonding marker bond0 eth1"),
+            Command::SendMarker {
+                bond: name("bond0"),
+                member: name("eth1")
+            }
+        );
+        assert_eq!(
+            ok("send bonding marker 4 1"),
+            Command::SendMarker {
+                bond: idx(4),
+                member: idx(1)
+            }
+        );
+        assert_eq!(
+            err("send bonding marker bond0"),
+            "send bonding marker: missing <member> (a member port number or name)\n\
+             usage: send bonding marker <bond> <member>"
+        );
+        assert!(err("send bonding marker bond0 eth0 --json").contains("usage"));
+    }
+
+    #[test]
     fn show_bonding_commands_with_and_without_json() {
         assert_eq!(
             ok("show bonding config 4"),
@@ -2382,12 +2431,12 @@ mod tests {
     #[test]
     fn complete_first_word() {
         let all = strs(&[
-            "add", "clear", "create", "exit", "help", "quit", "remove", "set", "show", "start",
-            "stop",
+            "add", "clear", "create", "exit", "help", "quit", "remove", "send", "set", "show",
+            "start", "stop",
         ]);
         assert_eq!(comp(""), all);
         assert_eq!(comp("   "), all);
-        assert_eq!(comp("s"), strs(&["set", "show", "start", "stop"]));
+        assert_eq!(comp("s"), strs(&["send", "set", "show", "start", "stop"]));
         assert_eq!(comp("st"), strs(&["start", "stop"]));
         assert_eq!(comp("sh"), strs(&["show"]));
         assert_eq!(comp("show"), strs(&["show"]));
