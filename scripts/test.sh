@@ -28,7 +28,9 @@ echo "== benchmark harness smoke (figures not checked: CI machines are noisy)"
 BONDD=target/debug/bondd NOHUGE=1 benches/fwd_vs_testpmd.sh 1 4 1024
 BONDD=target/debug/bondd NOHUGE=1 MODES="rr xor-l34" benches/bond_vs_netbonding.sh 1 3 1024
 BONDD=target/debug/bondd NOHUGE=1 benches/lacp_cadence.sh 8 256
-target/debug/bondd bench failover --miimon 10 --trials 3 --settle-ms 100 --memory no-huge
+target/debug/bondd bench failover --miimon 10 --trials 3 --settle-ms 100 --down-ms 100 --rate 100kpps --memory no-huge --quiet
+target/debug/bondd bench run --duration 1 --memory no-huge --quiet --csv /tmp/bondd-bench-smoke.csv
+target/debug/bondd bench rfc2544 --dut bondd --trial 0.3 --max-trials 4 --resolution 10 --memory no-huge --quiet
 
 # The closing line CI reads: the test counts, after the smoke runs' output.
 passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")

@@ -297,9 +297,9 @@ fn failover_run_reports_the_gap_and_loss_of_the_fault() {
         );
         // Nothing else was lost inside the device (what its ingress refused while a busy CI
         // machine stalled its worker is loss too, but not the fault's), and the member's
-        // return lost nothing.
+        // return lost nothing but such refusals.
         assert!(o.lost <= f.lost + o.refused, "{o:?}");
-        assert_eq!(f.restore_lost, 0);
+        assert!(f.restore_lost <= o.refused, "{o:?}");
         assert_eq!(o.duplicates, 0);
     }
 }

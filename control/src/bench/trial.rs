@@ -461,7 +461,14 @@ fn outcome(
                 a.last_hole_end(tf, until)
                     .map_or(0.0, |e| us(e.saturating_sub(tf)))
             };
-            let lost = a.cut_count[member].max(a.lost_between(tf, until).max(0) as u64);
+            // Frames the bond sent into the dead link, counted one by one where the member
+            // is read; else the sequence holes of the window (which also hold whatever the
+            // device's ingress refused meanwhile).
+            let lost = if a.cut_count[member] > 0 {
+                a.cut_count[member]
+            } else {
+                a.lost_between(tf, until).max(0) as u64
+            };
             FaultOutcome {
                 member: wiring.member_names[member].clone(),
                 at_ms: us(tf.saturating_sub(a.start_tsc())) / 1e3,
