@@ -90,6 +90,8 @@ pub struct Accounts {
     /// Frames per member per timeline bin (bin-major: `bins[bin * members + member]`).
     pub timeline: Vec<u32>,
     members: usize,
+    /// Timeline bins (derived once; `frame` must not divide for it).
+    bins: usize,
     start_tsc: u64,
     ticks_per_bin: u64,
     pub events: Vec<Event>,
@@ -120,6 +122,7 @@ impl Accounts {
                 .expect("valid histogram bounds"),
             timeline: vec![0; bins.max(1) * members],
             members,
+            bins: bins.max(1),
             start_tsc,
             ticks_per_bin: ticks_per_bin.max(1),
             events: Vec::with_capacity(max_events),
@@ -133,7 +136,7 @@ impl Accounts {
     }
 
     pub fn bins(&self) -> usize {
-        self.timeline.len() / self.members.max(1)
+        self.bins
     }
 
     pub fn ticks_per_bin(&self) -> u64 {
@@ -237,8 +240,8 @@ impl Accounts {
         {
             self.totals.latency_overflow += 1;
         }
-        let bin = ((now.saturating_sub(self.start_tsc) / self.ticks_per_bin) as usize)
-            .min(self.bins() - 1);
+        let bin =
+            ((now.saturating_sub(self.start_tsc) / self.ticks_per_bin) as usize).min(self.bins - 1);
         self.timeline[bin * self.members + member] += 1;
         if let Some(e) = ev {
             self.event(e);

@@ -376,8 +376,6 @@ pub struct RxLoop<'a> {
     grace: Vec<Option<u32>>,
     live: &'a Live,
     received: u64,
-    /// TSC of the last frame taken.
-    pub last_rx: u64,
 }
 
 impl<'a> RxLoop<'a> {
@@ -388,7 +386,6 @@ impl<'a> RxLoop<'a> {
             members,
             live,
             received: 0,
-            last_rx: 0,
         }
     }
 
@@ -436,7 +433,6 @@ impl<'a> RxLoop<'a> {
                 // SAFETY: every pointer is an mbuf we own now.
                 unsafe { dpdk_sys::rte_pktmbuf_free_bulk(burst.as_mut_ptr(), n as u32) };
                 total += n;
-                self.last_rx = now;
                 self.live.per_member[mi].store(self.accounts.per_member[mi], Ordering::Relaxed);
             }
         }

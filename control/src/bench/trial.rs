@@ -297,7 +297,6 @@ pub fn run(
             }
             std::thread::sleep(wake.saturating_sub(el).min(Duration::from_millis(50)));
         }
-        let gen_secs = t0.elapsed().as_secs_f64();
         live.stop_gen.store(true, Ordering::Relaxed);
         let gen_waits = gen_handle
             .map(|h| {
@@ -334,7 +333,6 @@ pub fn run(
             eprintln!();
         }
         result?;
-        let _ = gen_secs;
         Ok((
             accounts,
             live.sent.load(Ordering::Relaxed),
