@@ -155,7 +155,7 @@ pub struct Appliance {
     /// Control frames for worker 0 to send (ports with `ControlTx::Relay`).
     pub(crate) relay: Option<Arc<dataplane::ring::Ring>>,
     /// Slow-protocol frames from the workers (802.3ad), one ring per worker.
-    to_control: Vec<Arc<dataplane::ring::Ring>>,
+    pub(crate) to_control: Vec<Arc<dataplane::ring::Ring>>,
     /// Frames the control thread sent, and could not send.
     pub ctrl_sent: u64,
     pub ctrl_failed: u64,
@@ -380,76 +380,11 @@ impl Appliance {
             .collect();
 
         let nports = ports.len();
-        let egress = |i: Iface| match i {
-            Iface::Port(p) => Egress::Port {
-                port: ports[p].id(),
-                index: p,
-                mac: ports[p].mac().unwrap_or_default(),
-            },
-            Iface::Bond(b) => Egress::Bond {
-                bond: b,
-                mac: bond_macs[b],
-            },
-        };
-        let mut paths: Vec<Path> = checked
-            .paths
-            .iter()
-            .map(|&(a, b)| Path {
-                from: match a {
-                    Iface::Port(p) => Ingress::Port {
-                        port: ports[p].id(),
-                        index: p,
-                        rxq: ports[p].rx_queues(),
-                    },
-                    Iface::Bond(b) => Ingress::Bond { bond: b },
-                },
-                to: egress(b),
-            })
-            .collect();
-        // An 802.3ad bond must hear its partner even when nothing forwards from it.
-        for (b, bond) in bonds.iter().enumerate() {
-            let is_ingress = checked.paths.iter().any(|&(x, _)| x == Iface::Bond(b));
-            if bond.lacp.is_some() && !is_ingress {
-                paths.push(Path {
-                    from: Ingress::Bond { bond: b },
-                    to: Egress::Drop,
-                });
-            }
-        }
-        let bond_plans: Vec<BondPlan> = bonds
-            .iter()
-            .enumerate()
-            .map(|(b, bond)| BondPlan {
-                name: bond.name.clone(),
-                index: nports + b,
-                members: checked.bonds[b]
-                    .members
-                    .iter()
-                    .enumerate()
-                    .map(|(o, &i)| MemberRx {
-                        port: ports[i].id(),
-                        index: i,
-                        rxq: ports[i].rx_queues(),
-                        ordinal: o as u8,
-                    })
-                    .collect(),
-                dist: Arc::clone(&bond.dist),
-            })
-            .collect();
+        let (paths, bond_plans) = plan_parts(&checked, &ports, &bonds);
         // Slow-protocol frames (802.3ad) go from each worker to the control thread on a
         // ring of its own.
-        let to_control: Vec<Arc<dataplane::ring::Ring>> = if bonds.iter().any(|b| b.lacp.is_some())
-        {
-            (0..nworkers)
-                .map(|w| {
-                    dataplane::ring::Ring::create(
-                        &format!("bondd_slow{}_{w}", std::process::id()),
-                        1024,
-                        dataplane::ring::Sync::SingleProducerSingleConsumer,
-                    )
-                    .map(Arc::new)
-                })
-                .collect::<std::result::Result<_, _>>()?
+        let to_control = if bonds.iter().any(|b| b.lacp.is_some()) {
+            slow_rings(nworkers)?
         } else {
             Vec::new()
         };
@@ -603,6 +538,13 @@ impl Appliance {
             let i = self.bonds[b].members[*o].index as usize;
             if let Err(e) = self.ports[i].set_mac(*mac) {
                 tracing::warn!("port {}: {e}", self.checked.ports[i].name);
+            }
+        }
+        for (i, frame) in &actions.port_frames {
+            if self.send_control(usize::from(*i), frame) {
+                self.ctrl_sent += 1;
+            } else {
+                self.ctrl_failed += 1;
             }
         }
         for (o, frame) in &actions.frames {
@@ -1067,4 +1009,86 @@ pub fn print_final(out: &mut dyn Write, r: &FinalReport) -> std::io::Result<()> 
         r.mbufs_in_use_after_shutdown, r.pool_size
     )?;
     out.flush()
+}
+
+/// One ring per worker on which it hands slow-protocol frames (802.3ad) to the control
+/// thread.
+pub(crate) fn slow_rings(nworkers: u16) -> dataplane::Result<Vec<Arc<dataplane::ring::Ring>>> {
+    (0..nworkers)
+        .map(|w| {
+            dataplane::ring::Ring::create(
+                &format!("bondd_slow{}_{w}", std::process::id()),
+                1024,
+                dataplane::ring::Sync::SingleProducerSingleConsumer,
+            )
+            .map(Arc::new)
+        })
+        .collect()
+}
+
+/// The workers' paths and bonds for the appliance as it is now: the configured (or
+/// shell-added) paths, plus a path that only listens for every 802.3ad bond nothing forwards
+/// from (it must hear its partner anyway).
+pub(crate) fn plan_parts(
+    checked: &Checked,
+    ports: &[Port],
+    bonds: &[Bond],
+) -> (Vec<Path>, Vec<BondPlan>) {
+    let nports = ports.len();
+    let egress = |i: Iface| match i {
+        Iface::Port(p) => Egress::Port {
+            port: ports[p].id(),
+            index: p,
+            mac: ports[p].mac().unwrap_or_default(),
+        },
+        Iface::Bond(b) => Egress::Bond {
+            bond: b,
+            mac: bonds[b].ident.mac,
+        },
+    };
+    let mut paths: Vec<Path> = checked
+        .paths
+        .iter()
+        .map(|&(a, b)| Path {
+            from: match a {
+                Iface::Port(p) => Ingress::Port {
+                    port: ports[p].id(),
+                    index: p,
+                    rxq: ports[p].rx_queues(),
+                },
+                Iface::Bond(b) => Ingress::Bond { bond: b },
+            },
+            to: egress(b),
+        })
+        .collect();
+    for (b, bond) in bonds.iter().enumerate() {
+        let is_ingress = checked.paths.iter().any(|&(x, _)| x == Iface::Bond(b));
+        if bond.lacp.is_some() && !is_ingress {
+            paths.push(Path {
+                from: Ingress::Bond { bond: b },
+                to: Egress::Drop,
+            });
+        }
+    }
+    let bond_plans = bonds
+        .iter()
+        .enumerate()
+        .map(|(b, bond)| BondPlan {
+            name: bond.name.clone(),
+            index: nports + b,
+            members: bond
+                .members
+                .iter()
+                .enumerate()
+                .map(|(o, m)| MemberRx {
+                    port: m.port,
+                    index: m.index as usize,
+                    rxq: ports[m.index as usize].rx_queues(),
+                    ordinal: o as u8,
+                })
+                .collect(),
+            dist: Arc::clone(&bond.dist),
+        })
+        .collect();
+    (paths, bond_plans)
 }

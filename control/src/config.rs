@@ -251,6 +251,9 @@ pub struct BondSpec {
     pub mac: Option<[u8; 6]>,
     pub ipv4: Vec<Ipv4Addr>,
     pub ipv6: Vec<Ipv6Addr>,
+    /// The bond's MAC is a random one until its first member gives it its own (a bond created
+    /// at run time, as Linux does; never for a bond of the config).
+    pub random_mac: bool,
 }
 
 /// A validated config with the derived values filled in.
@@ -452,6 +455,7 @@ impl Config {
                 mac: raw.mac,
                 ipv4: raw.ipv4,
                 ipv6: raw.ipv6,
+                random_mac: false,
             });
         }
         let mut devices: HashMap<String, usize> = HashMap::new();

@@ -609,6 +609,95 @@ fn members_can_be_removed_and_added_at_run_time() {
 }
 
 #[test]
+fn a_bond_created_at_run_time_forwards_once_it_has_members_and_a_path() {
+    let _g = eal();
+    let tag = std::process::id() % 100_000;
+    let (pa, pb) = (format!("net_ringC{tag}a"), format!("net_ringC{tag}b"));
+    let mut r = rig(
+        "mode = \"active-backup\"\nmiimon = 10",
+        1,
+        &[1],
+        &format!(
+            "[[port]]\nname = \"pa\"\ndevice = \"{pa}\"\n\
+             [[port]]\nname = \"pb\"\ndevice = \"{pb}\"\n"
+        ),
+    );
+    // (command, should succeed, text the answer must contain)
+    let steps: &[(&str, bool, &str)] = &[
+        ("create bonding device 2 7", false, "no NUMA socket 7"),
+        ("create bonding device 6 0", false, "not implemented yet"),
+        ("create bonding device balance-xor 0", true, "bond1 (bond 1"),
+        ("show bonding config bond1", true, "Bonding mode: 2"),
+        (
+            "set bonding balance_xmit_policy bond1 l34",
+            true,
+            "layer3+4",
+        ),
+        ("add bonding member pa bond1", true, "added to bond1"),
+        ("add bonding member pb bond1", true, "added to bond1"),
+        ("add forward pa bond1", false, "member of bond1"),
+        ("add forward lan bond1", false, "already forwards to bond0"),
+        ("remove forward lan bond1", false, "does not forward to"),
+        ("remove forward lan bond0", true, "no longer forwarding"),
+        ("add forward lan lan", false, "to itself"),
+        (
+            "add forward lan bond1",
+            true,
+            "lan (port 0) -> bond1 (bond 1)",
+        ),
+        ("show config fwd", true, "lan (port 0) -> bond1 (bond 1)"),
+    ];
+    for (cmd, ok, needle) in steps {
+        let reply = r.app().execute_line(cmd);
+        assert_eq!(reply.ok, *ok, "{cmd}: {}", reply.text);
+        assert!(
+            reply.text.contains(needle),
+            "{cmd}: expected {needle:?} in:\n{}",
+            reply.text
+        );
+    }
+    let fwd = r.app().execute_line("show config fwd --json");
+    let v: serde_json::Value = serde_json::from_str(&fwd.text).unwrap();
+    assert_eq!(
+        v["paths"],
+        serde_json::json!([{"from": "lan", "to": "bond1"}])
+    );
+    r.run(50); // the monitor sees the members up
+    r.inject(&flows(200), 0);
+    settle(&mut r);
+    assert_eq!(r.data(0).len(), 0, "nothing goes to bond0 any more");
+    let on = |dev: &str| {
+        Ring::lookup(&format!("ETH_RXTX0_{dev}"))
+            .unwrap()
+            .dequeue(usize::MAX)
+            .len()
+    };
+    let (a, b) = (on(&pa), on(&pb));
+    assert_eq!(a + b, 200, "every frame left through bond1");
+    assert!(a > 50 && b > 50, "both members carry flows: {a}/{b}");
+    // Its status file, in the kernel's layout, with the first member's address as its own.
+    let st = std::fs::read_to_string(r.dir.0.join("bond1")).unwrap();
+    assert!(
+        st.contains("Bonding Mode: load balancing (xor)")
+            && st.contains("Transmit Hash Policy: layer3+4 (1)")
+            && st.contains("Slave Interface: pa")
+            && st.contains("Slave Interface: pb"),
+        "{st}"
+    );
+    // Ring ports have no address (00:00:00:00:00:00), so the bond keeps the random, locally
+    // administered one it was created with.
+    let cfg = r.app().execute_line("show bonding config bond1").text;
+    let mac = cfg
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Bond MAC: "))
+        .unwrap()
+        .to_owned();
+    let first = u8::from_str_radix(&mac[..2], 16).unwrap();
+    assert!(mac != "00:00:00:00:00:00" && first & 0x03 == 0x02, "{cfg}");
+    r.finish();
+}
+
+#[test]
 fn broadcast_of_a_chained_mbuf_frees_every_segment_once() {
     let _g = eal();
     let mut r = rig("mode = \"broadcast\"", 3, &[1], "");

@@ -96,3 +96,147 @@ fn two_bonds_face_each_other_over_ring_pairs() {
         assert!(y[i].2 >= x[i].1, "y received what x sent: {x:?} {y:?}");
     }
 }
+
+/// An 802.3ad bond built from the shell while running (`create bonding device`, members,
+/// a path) negotiates with a configured one over ring pairs; switching it out of 802.3ad says
+/// goodbye (the partner stops distributing at once) and back in negotiates again; removing a
+/// member says goodbye on that link only.
+#[test]
+fn eight02_3ad_can_be_created_and_switched_at_run_time() {
+    let _g = dataplane::testing::eal();
+    let dir = TempDir::new("rp802");
+    let tag = std::process::id() % 100_000;
+    let (src, dst) = (format!("net_ringQ{tag}s"), format!("net_ringQ{tag}d"));
+    let text = format!(
+        "[cores]\ncontrol = 0\nworkers = [1]\n\
+         [[port]]\nname = \"src\"\ndevice = \"{src}\"\n\
+         [[port]]\nname = \"dst\"\ndevice = \"{dst}\"\n\
+         [[port]]\nname = \"pa\"\ndevice = \"bondd_ring_pair:q{tag}:0\"\n\
+         [[port]]\nname = \"pb\"\ndevice = \"bondd_ring_pair:r{tag}:0\"\n\
+         [[bond]]\nname = \"y\"\nmac = \"02:00:00:00:02:0b\"\n\
+         options = \"mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4\"\n\
+         [[bond.member]]\nname = \"ya\"\ndevice = \"bondd_ring_pair:q{tag}:1\"\n\
+         [[bond.member]]\nname = \"yb\"\ndevice = \"bondd_ring_pair:r{tag}:1\"\n\
+         [[forward]]\nfrom = \"y\"\nto = \"dst\"\nbidirectional = false\n\
+         [run]\nstats_period_ms = 0\nrun_dir = \"{}\"\n",
+        dir.0.display()
+    );
+    let checked = Config::parse(&text, std::path::Path::new("t.toml"))
+        .unwrap()
+        .check(&dataplane::worker::usable_cores())
+        .unwrap();
+    let mut app = Appliance::start(checked).unwrap();
+    let pool = dataplane::mempool::PktPool::create(
+        &dataplane::testing::uniq("rp"),
+        4095,
+        0,
+        dataplane::mempool::DEFAULT_DATA_ROOM,
+        -1,
+    )
+    .unwrap();
+    let frames = control::pcap::UdpFlows {
+        flows: 64,
+        ..Default::default()
+    }
+    .frames();
+    let ring = |dev: &str| dataplane::ring::Ring::lookup(&format!("ETH_RXTX0_{dev}")).unwrap();
+    let send = |app: &mut Appliance, n: usize| -> usize {
+        let _ = ring(&dst).dequeue(usize::MAX);
+        for f in frames.iter().cycle().take(n) {
+            let m = dataplane::mbuf::Mbuf::from_bytes(&pool, f).unwrap();
+            ring(&src).enqueue(m).unwrap();
+        }
+        run(app, 150);
+        ring(&dst).dequeue(usize::MAX).len()
+    };
+    let must = |app: &mut Appliance, cmd: &str, needle: &str| {
+        let r = app.execute_line(cmd);
+        assert!(r.ok && r.text.contains(needle), "{cmd}: {}", r.text);
+    };
+    must(&mut app, "stop", "stop");
+    must(
+        &mut app,
+        "create bonding device 4 0",
+        "bond0 (bond 1, mode 802.3ad)",
+    );
+    must(&mut app, "set bonding option bond0 lacp_rate fast", "fast");
+    must(
+        &mut app,
+        "set bonding option bond0 miimon 10",
+        "miimon = 10",
+    );
+    must(&mut app, "add bonding member pa bond0", "added");
+    must(&mut app, "add bonding member pb bond0", "added");
+    must(
+        &mut app,
+        "add forward src bond0",
+        "src (port 0) -> bond0 (bond 1)",
+    );
+    must(&mut app, "show config fwd", "polled for its LACPDUs only");
+    must(&mut app, "start", "started");
+    run(&mut app, 4_500);
+    for b in ["bond0", "y"] {
+        assert_eq!(distributing(&mut app, b), [true, true], "{b}");
+    }
+    assert_eq!(send(&mut app, 200), 200, "both ways agree, so y collects");
+
+    // Out of 802.3ad: the partner hears the farewell and stops collecting at once.
+    must(&mut app, "stop", "stop");
+    must(
+        &mut app,
+        "set bonding mode balance-xor bond0",
+        "balance-xor",
+    );
+    must(&mut app, "start", "started");
+    let r = app.execute_line("show bonding lacp info bond0");
+    assert!(!r.ok && r.text.contains("not in 802.3ad"), "{}", r.text);
+    run(&mut app, 200);
+    assert_eq!(distributing(&mut app, "y"), [false, false]);
+    assert_eq!(send(&mut app, 100), 0, "y drops what it no longer collects");
+
+    // Back into 802.3ad with the same members.
+    must(&mut app, "stop", "stop");
+    must(&mut app, "set bonding mode 802.3ad bond0", "802.3ad");
+    must(&mut app, "start", "started");
+    run(&mut app, 4_500);
+    for b in ["bond0", "y"] {
+        assert_eq!(distributing(&mut app, b), [true, true], "{b}");
+    }
+    assert_eq!(send(&mut app, 100), 100);
+
+    // A member leaving says goodbye on its own link only.
+    must(&mut app, "remove bonding member pb bond0", "removed");
+    run(&mut app, 200);
+    assert_eq!(distributing(&mut app, "y"), [true, false]);
+    assert_eq!(
+        send(&mut app, 100),
+        100,
+        "the other link carries everything"
+    );
+
+    let report = app.shutdown().unwrap();
+    assert_eq!(report.mbufs_in_use_after_shutdown, 0);
+    assert_eq!(pool.in_use(), 0);
+}
+
+fn run(app: &mut Appliance, ms: u64) {
+    let never = AtomicBool::new(false);
+    app.run_until(
+        &never,
+        Some(Duration::from_millis(ms)),
+        None,
+        &mut std::io::sink(),
+    );
+}
+
+/// Per member of bond `b`, whether its actor state says DISTRIBUTING.
+fn distributing(app: &mut Appliance, b: &str) -> Vec<bool> {
+    let r = app.execute_line(&format!("show bonding lacp info {b} --json"));
+    assert!(r.ok, "{}", r.text);
+    let v: serde_json::Value = serde_json::from_str(&r.text).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"]["actor"]["state"].as_u64().unwrap() & 0x20 != 0)
+        .collect()
+}

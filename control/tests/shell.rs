@@ -461,7 +461,20 @@ fn every_command_through_the_socket() {
         ),
         ("add bonding slave eth1 bond0", true, "added to bond0"),
         ("add bonding member eth1 bond0", false, "already a member"),
-        ("create bonding device 1 0", false, "not implemented yet"),
+        (
+            "create bonding device 1 0",
+            true,
+            "Created new bonding device bond1 (bond 1, mode active-backup)",
+        ),
+        ("show bonding config bond1", true, "Bonding mode: 1"),
+        ("show config fwd", true, "lan0 (port 0) -> bond0 (bond 0)"),
+        ("add forward lan0 bond1", false, "already forwards to bond0"),
+        (
+            "add forward bond1 lan0",
+            true,
+            "bond1 (bond 1) -> lan0 (port 0)",
+        ),
+        ("remove forward bond1 lan0", true, "no longer forwarding"),
         ("set link-down port eth1", true, "link down"),
         ("set link-up port 2", true, "link up"),
         ("set link-up port 9", false, "no port 9"),
@@ -476,6 +489,20 @@ fn every_command_through_the_socket() {
             r.text
         );
     }
+    // The bond created empty takes its first member's address, as Linux does.
+    for cmd in [
+        "remove bonding member eth1 bond0",
+        "add bonding member eth1 bond1",
+    ] {
+        let r = c.ask(cmd).unwrap();
+        assert!(r.ok, "{cmd}: {}", r.text);
+    }
+    let info = c.ask("show port info eth1 --json").unwrap().text;
+    let port: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let mac = port[0]["mac"].as_str().unwrap();
+    assert_ne!(mac, "00:00:00:00:00:00");
+    let cfg = c.ask("show bonding config bond1").unwrap().text;
+    assert!(cfg.contains(&format!("Bond MAC: {mac}")), "{cfg}\n{info}");
     let r = c.ask("quit").unwrap();
     assert!(r.ok && r.quit);
     let o = app.0.take().unwrap().wait_with_output().unwrap();

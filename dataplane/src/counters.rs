@@ -115,6 +115,26 @@ impl WorkerCounters {
     pub fn ports(&self) -> usize {
         self.ports.len()
     }
+
+    /// A copy with `ports` blocks in which block `i` of this one lands at `place(i)` (blocks
+    /// placed out of range are left behind). For when the port table grows, e.g. a bond is
+    /// created at run time: call it only while the owning worker is stopped, or its latest
+    /// increments may be missed.
+    pub fn regrown(&self, ports: usize, place: impl Fn(usize) -> usize) -> WorkerCounters {
+        let new = WorkerCounters::new(ports);
+        for (i, old) in self.ports.iter().enumerate() {
+            let Some(to) = new.ports.get(place(i)) else {
+                continue;
+            };
+            to.rx.add(old.rx.get());
+            to.tx.add(old.tx.get());
+            to.to_control.add(old.to_control.get());
+            for (t, o) in to.drops.iter().zip(&old.drops) {
+                t.add(o.get());
+            }
+        }
+        new
+    }
 }
 
 /// A reader's sum over every worker for one port.
@@ -177,5 +197,23 @@ mod tests {
         assert_eq!(t.drops[DropReason::TxFull as usize], 6);
         assert_eq!(t.dropped(), 6);
         assert_eq!(sum_port(&ws, 0).tx, 3);
+    }
+
+    #[test]
+    fn regrown_keeps_every_value_in_its_new_place() {
+        let w = WorkerCounters::new(3);
+        w.port(0).rx.add(5);
+        w.port(1).tx.add(7);
+        w.port(2).drop(DropReason::NoMember, 3);
+        w.port(2).to_control.add(2);
+        // A block inserted before the last one (a new bond before the relay block).
+        let g = w.regrown(4, |i| if i == 2 { 3 } else { i });
+        assert_eq!(g.ports(), 4);
+        assert_eq!(g.port(0).rx.get(), 5);
+        assert_eq!(g.port(1).tx.get(), 7);
+        assert_eq!(g.port(2).rx.get() + g.port(2).tx.get(), 0);
+        assert_eq!(g.port(3).drops[DropReason::NoMember as usize].get(), 3);
+        assert_eq!(g.port(3).to_control.get(), 2);
+        assert_eq!(w.regrown(1, |i| i).port(0).rx.get(), 5);
     }
 }

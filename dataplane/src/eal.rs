@@ -76,6 +76,12 @@ pub fn version() -> String {
     }
 }
 
+/// How many NUMA sockets EAL found (at least 1 once EAL is up).
+pub fn socket_count() -> u32 {
+    // SAFETY: reads EAL's configuration; valid any time after init.
+    unsafe { dpdk_sys::rte_socket_count() }
+}
+
 /// Registers the calling (non-EAL) thread with EAL so that it gets an lcore id and with it the
 /// per-lcore mempool cache (15-40 % of throughput). Unregisters when the guard drops.
 pub struct ThreadRegistration {

@@ -73,6 +73,9 @@ pub struct Actions {
     pub frames: Vec<(usize, Vec<u8>)>,
     /// MAC addresses to set: (member ordinal, address) (`fail_over_mac=follow`).
     pub macs: Vec<(usize, [u8; 6])>,
+    /// Frames for ports that are leaving the bond (by index into the appliance's ports, since
+    /// they have no ordinal any more): their last LACPDU.
+    pub port_frames: Vec<(u16, Vec<u8>)>,
     /// Something visible changed (rewrite the status file).
     pub changed: bool,
 }
@@ -486,11 +489,12 @@ impl Bond {
             .as_ref()
             .and_then(|p| self.members.iter().position(|m| &m.name == p));
         self.opts = opts;
+        let mut actions = Actions::default();
         if mode_changed {
             self.active = None;
             self.reta = RedirectionTable::new(self.members.len().max(1));
+            self.switch_lacp(&mut actions);
         }
-        let mut actions = Actions::default();
         if self.lacp.is_some() {
             let (now, params) = (self.now_ms(), lacp_params(&self.opts, self.ident.mac));
             if let Some(l) = self.lacp.as_mut() {
@@ -538,6 +542,7 @@ impl Bond {
         // The new member takes an even share of the buckets from the others when it is up
         // (build_distribution rebalances over the members that are up).
         let mut actions = Actions::default();
+        self.lacp_enslave(i, &mut actions);
         self.reselect(None, &mut actions);
         let ev = BondEvent::Enslaved {
             bond: self.name.clone(),
@@ -555,7 +560,17 @@ impl Bond {
     pub fn remove_member(&mut self, name: &str) -> Result<(Member, Actions), BondError> {
         let i = self.member_index(name)?;
         let was_active = self.active == Some(i);
+        // The LACP machines first, while ordinal i still names this member.
+        let now = self.now_ms();
+        let lacp_out = self.lacp.as_mut().map(|l| l.remove_port(now, i));
         let m = self.members.remove(i);
+        let mut actions = Actions::default();
+        if let Some((bye, out)) = lacp_out {
+            actions
+                .port_frames
+                .extend(bye.iter().map(|f| (m.index, f.data.to_vec())));
+            self.apply_lacp(out, &mut actions);
+        }
         log_event(
             &mut self.events,
             BondEvent::Released {
@@ -573,7 +588,6 @@ impl Bond {
         self.active = shift(self.active);
         self.primary = shift(self.primary);
         self.reta = RedirectionTable::new(self.members.len().max(1));
-        let mut actions = Actions::default();
         self.reselect(None, &mut actions);
         self.publish();
         actions.changed = true;
@@ -840,6 +854,46 @@ impl Bond {
         self.clock0.elapsed().as_millis() as u64
     }
 
+    /// Starts or stops the LACP machines after a mode change into or out of 802.3ad. Leaving
+    /// sends each partner one last LACPDU saying the link no longer aggregates; entering
+    /// enslaves every member afresh, as a new 802.3ad bond would.
+    fn switch_lacp(&mut self, actions: &mut Actions) {
+        let want = self.opts.mode == Mode::Ieee8023ad;
+        if want == self.lacp.is_some() {
+            return;
+        }
+        if let Some(mut l) = self.lacp.take() {
+            for f in l.release_all() {
+                actions.frames.push((f.port, f.data.to_vec()));
+            }
+            self.fallback_active = None;
+            self.pending.clear();
+            return;
+        }
+        self.lacp = Some(LacpBond::new(lacp_params(&self.opts, self.ident.mac)));
+        // The bond's carrier now waits for a member to distribute.
+        self.carrier = false;
+        for i in 0..self.members.len() {
+            self.lacp_enslave(i, actions);
+        }
+    }
+
+    /// Takes `mac` as the bond's address (a bond created empty takes its first member's, as
+    /// Linux does); 802.3ad's system ID follows it unless `ad_actor_system` is set.
+    pub fn adopt_mac(&mut self, mac: [u8; 6]) -> Actions {
+        self.ident.mac = mac;
+        let mut actions = Actions::default();
+        if self.lacp.is_some() {
+            let (now, params) = (self.now_ms(), lacp_params(&self.opts, mac));
+            if let Some(l) = self.lacp.as_mut() {
+                let out = l.set_params(now, params);
+                self.apply_lacp(out, &mut actions);
+            }
+        }
+        actions.changed = true;
+        actions
+    }
+
     /// Adds member `i` to the LACP machines (802.3ad only).
     fn lacp_enslave(&mut self, i: usize, actions: &mut Actions) {
         let now = self.now_ms();
@@ -849,8 +903,9 @@ impl Bond {
             m.link.speed_mbps,
             m.link.full_duplex,
         );
-        let cfg = PortConfig::new(i, (i + 1) as u16, MacAddr::from(m.perm_mac));
+        let mac = MacAddr::from(m.perm_mac);
         if let Some(l) = self.lacp.as_mut() {
+            let cfg = PortConfig::new(i, l.free_port_number(), mac);
             l.add_port(cfg);
             let out = l.set_link(now, i, up, speed, duplex);
             self.apply_lacp(out, actions);

@@ -10,7 +10,7 @@
 use super::pdu::{LacpduInfo, MacAddr};
 use super::port::{AggPort, LacpStats, MAX_SETTLE, PortConfig};
 use super::selection::{Aggregator, Selector};
-use super::{LacpParams, Outcome, earliest};
+use super::{LacpParams, Outcome, TxFrame, earliest};
 
 /// The `Active Aggregator Info` of `/proc/net/bonding` (Linux `struct ad_info`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -56,14 +56,17 @@ impl LacpBond {
     }
 
     /// Removes a member. Like Linux, it first tells the partner, with one last LACPDU, that
-    /// the link no longer aggregates. Later members move down one index.
-    pub fn remove_port(&mut self, now: u64, index: usize) -> Outcome {
+    /// the link no longer aggregates: that frame comes back on its own (the member's index is
+    /// about to mean another port), the outcome for the members that stay after it. Later
+    /// members move down one index.
+    pub fn remove_port(&mut self, now: u64, index: usize) -> (Vec<TxFrame>, Outcome) {
         let mut out = Outcome::default();
         if index >= self.ports.len() {
-            return out;
+            return (Vec::new(), out);
         }
         let mut gone = self.ports.remove(index);
-        gone.farewell(&mut out);
+        let mut bye = Outcome::default();
+        gone.farewell(&mut bye);
         self.departed.add(&gone.stats());
         for (i, p) in self.ports.iter_mut().enumerate() {
             p.set_index(i);
@@ -71,7 +74,26 @@ impl LacpBond {
         let views: Vec<_> = self.ports.iter().map(AggPort::view).collect();
         self.selector.remove_free_aggregator(&views);
         self.settle(now, None, &mut out);
-        out
+        (bye.frames, out)
+    }
+
+    /// Stops LACP on every member (the bond leaves 802.3ad): one last LACPDU per member tells
+    /// each partner that the link no longer aggregates, as [`LacpBond::remove_port`] does.
+    pub fn release_all(&mut self) -> Vec<TxFrame> {
+        let mut bye = Outcome::default();
+        for p in &mut self.ports {
+            p.farewell(&mut bye);
+        }
+        bye.frames
+    }
+
+    /// The smallest port number no member uses (802.1AX port numbers must be unique within
+    /// the system; members that came and went leave gaps).
+    pub fn free_port_number(&self) -> u16 {
+        let used: Vec<u16> = self.ports.iter().map(|p| p.actor().port).collect();
+        (1..=u16::MAX)
+            .find(|n| !used.contains(n))
+            .unwrap_or(u16::MAX)
     }
 
     /// A member's link changed.

@@ -693,9 +693,10 @@ fn removing_a_member_says_goodbye_and_keeps_the_aggregate() {
     let mut w = bonds(fast(SYS_A), fast(SYS_B));
     w.run_every(5_000, 10);
     let agg = w.a.active_aggregator().unwrap().aggregator_id;
-    let out = w.a.remove_port(5_005, 1);
-    assert_eq!(out.frames.len(), 1);
-    let Ok(SlowPdu::Lacp(p)) = pdu::parse_frame(&out.frames[0].data) else {
+    let (bye, out) = w.a.remove_port(5_005, 1);
+    assert_eq!(bye.len(), 1);
+    assert!(out.frames.iter().all(|f| f.port == 0), "{out:?}");
+    let Ok(SlowPdu::Lacp(p)) = pdu::parse_frame(&bye[0].data) else {
         panic!("no farewell LACPDU")
     };
     let st = p.actor().state;
@@ -704,7 +705,29 @@ fn removing_a_member_says_goodbye_and_keeps_the_aggregate() {
     assert_eq!(w.a.active_aggregator().unwrap().aggregator_id, agg);
     assert_eq!(w.a.distributing_ports().collect::<Vec<_>>(), vec![0]);
     assert_eq!(w.a.aggregators().len(), 1);
-    assert!(w.a.stats().lacpdu_tx >= out.frames.len() as u64);
+    assert!(w.a.stats().lacpdu_tx >= bye.len() as u64);
+    // A member added later takes the free port number, not the one still in use.
+    let used = w.a.port(0).unwrap().actor().port;
+    assert_ne!(w.a.free_port_number(), used);
+    assert!(w.a.free_port_number() >= 1);
+}
+
+#[test]
+fn leaving_802_3ad_says_goodbye_on_every_member() {
+    let mut w = bonds(fast(SYS_A), fast(SYS_B));
+    w.run_every(5_000, 10);
+    let bye = w.a.release_all();
+    assert_eq!(bye.len(), 2);
+    let mut ports: Vec<usize> = bye.iter().map(|f| f.port).collect();
+    ports.sort_unstable();
+    assert_eq!(ports, vec![0, 1]);
+    for f in &bye {
+        let Ok(SlowPdu::Lacp(p)) = pdu::parse_frame(&f.data) else {
+            panic!("no farewell LACPDU")
+        };
+        let st = p.actor().state;
+        assert!(!st.synchronization() && !st.collecting() && !st.distributing());
+    }
 }
 
 #[test]

@@ -112,16 +112,16 @@ impl Appliance {
         if let Some((_, why)) = crate::config::unsupported(&o) {
             return Err(format!("bond {}: {why}", bond.name));
         }
-        let lacp = crate::options::Mode::Ieee8023ad;
-        if (o.mode == lacp) != (bond.opts.mode == lacp) {
-            return Err(format!(
-                "bond {}: switching into or out of 802.3ad at run time is not supported yet; \
-                 set the mode in the config file",
-                bond.name
-            ));
-        }
+        let mode_changed = o.mode != bond.opts.mode;
         let actions = self.bonds[b].apply_options(o);
+        self.checked.bonds[b].options = self.bonds[b].opts.clone();
         self.carry_out(b, actions);
+        if mode_changed {
+            // Into or out of 802.3ad changes what the workers do with the bond (slow-protocol
+            // frames to the control thread, a listening path); the mode needs the bond down,
+            // so the workers are stopped and take the new plan when started.
+            self.rebuild_plan()?;
+        }
         self.next_mii[b] = self.bonds[b].miimon().map(|m| Instant::now() + m);
         let mut text = format!(
             "bond {}: {} = {}",
@@ -558,20 +558,23 @@ impl Appliance {
             }
             SetMacAddr { bond, mac } => {
                 let b = self.bond_index(&bond)?;
-                self.bonds[b].ident.mac = mac;
-                if self.bonds[b].opts.fail_over_mac == crate::options::FailOverMac::None {
-                    for m in self.bonds[b].members.clone() {
-                        if let Err(e) = self.ports[m.index as usize].set_mac(mac) {
-                            tracing::warn!("port {}: {e}", m.name);
+                // The workers' `mac` engine writes the bond's address: they take the new one
+                // with a new plan.
+                self.with_workers_stopped(|app| {
+                    app.checked.bonds[b].random_mac = false;
+                    app.checked.bonds[b].mac = Some(mac);
+                    let actions = app.bonds[b].adopt_mac(mac);
+                    app.carry_out(b, actions);
+                    if app.bonds[b].opts.fail_over_mac == crate::options::FailOverMac::None {
+                        for m in app.bonds[b].members.clone() {
+                            if let Err(e) = app.ports[m.index as usize].set_mac(mac) {
+                                tracing::warn!("port {}: {e}", m.name);
+                            }
                         }
                     }
-                }
-                self.write_status(b);
-                Ok(Reply::ok(format!(
-                    "bond {}: MAC {}",
-                    self.bonds[b].name,
-                    mac_text(mac)
-                )))
+                    app.write_status(b);
+                    Ok(format!("bond {}: MAC {}", app.bonds[b].name, mac_text(mac)))
+                })
             }
             AddMember { port, bond } => {
                 let b = self.bond_index(&bond)?;
@@ -583,11 +586,10 @@ impl Appliance {
                 let name = self.member_name(b, &port)?;
                 self.remove_member(b, &name)
             }
-            CreateBond { .. } => Err(
-                "bonds come from the config file ([[bond]]); creating one at run time is not \
-                 implemented yet (it needs forwarding paths, which the shell cannot set)"
-                    .into(),
-            ),
+            CreateBond { mode, socket } => self.create_bond(&mode, socket),
+            AddForward { from, to } => self.add_forward(&from, &to),
+            RemoveForward { from, to } => self.remove_forward(&from, &to),
+            ShowFwd { json: j } => Ok(self.show_fwd(j)),
         }
     }
 
@@ -602,40 +604,230 @@ impl Appliance {
             self.stop_forwarding()?;
         }
         let out = change(self);
-        self.rebuild_plan();
+        let rebuilt = self.rebuild_plan();
         if was {
             self.start_forwarding(None)?;
         }
+        rebuilt?;
         out.map(Reply::ok)
     }
 
-    /// A new plan with every bond's members as they are now.
-    fn rebuild_plan(&mut self) {
-        let Some(old) = self.plan.clone() else { return };
-        let bonds = old
-            .bonds
-            .iter()
-            .enumerate()
-            .map(|(b, bp)| dataplane::fwd::BondPlan {
-                members: self.bonds[b]
-                    .members
-                    .iter()
-                    .enumerate()
-                    .map(|(o, m)| dataplane::fwd::MemberRx {
-                        port: m.port,
-                        index: m.index as usize,
-                        rxq: self.ports[m.index as usize].rx_queues(),
-                        ordinal: o as u8,
-                    })
-                    .collect(),
-                ..bp.clone()
-            })
-            .collect();
+    /// A new plan for the appliance as it is now: every bond with its members, every path,
+    /// and the slow-protocol rings once some bond runs 802.3ad. Only while the workers are
+    /// stopped.
+    fn rebuild_plan(&mut self) -> Result<(), String> {
+        let Some(old) = self.plan.clone() else {
+            return Ok(());
+        };
+        if self.to_control.is_empty() && self.bonds.iter().any(|b| b.lacp.is_some()) {
+            let n = self.checked.worker_cores.len() as u16;
+            self.to_control = crate::appliance::slow_rings(n).map_err(|e| e.to_string())?;
+        }
+        let (paths, bonds) = crate::appliance::plan_parts(&self.checked, &self.ports, &self.bonds);
         self.plan = Some(Arc::new(Plan {
+            paths,
             bonds,
             control_relay: self.relay.clone(),
+            relay_index: self.ports.len() + self.bonds.len(),
+            to_control: self.to_control.clone(),
             ..Plan::clone(&old)
         }));
+        Ok(())
+    }
+
+    /// `create bonding device <mode> <socket>`: a bond without members, named after the first
+    /// free `bondN` as Linux names them, with Linux's defaults for every other option. Members
+    /// come with `add bonding member`, traffic with `add forward`.
+    fn create_bond(&mut self, mode: &str, socket: u32) -> Result<Reply, String> {
+        let sockets = dataplane::eal::socket_count().max(1);
+        if socket >= sockets {
+            return Err(format!(
+                "create bonding device: no NUMA socket {socket} (this machine has {sockets}, \
+                 numbered from 0)"
+            ));
+        }
+        let mut o = crate::options::BondOptions::default();
+        o.set("mode", mode).map_err(|e| e.to_string())?;
+        let mut warns = o.finalize();
+        warns.extend(o.validate(&[]).map_err(|e| e.to_string())?);
+        if let Some((_, why)) = crate::config::unsupported(&o) {
+            return Err(format!("create bonding device: {why}"));
+        }
+        let taken = |n: &str| {
+            self.checked.bonds.iter().any(|b| b.name == n)
+                || self.checked.ports.iter().any(|p| p.name == n)
+        };
+        let name = (0..)
+            .map(|n| format!("bond{n}"))
+            .find(|n| !taken(n))
+            .expect("some bondN is free");
+        let qsbr = self
+            .plan
+            .as_ref()
+            .map(|p| Arc::clone(&p.qsbr))
+            .ok_or("no forwarding plan")?;
+        let mode_text = o.mode.to_string();
+        self.with_workers_stopped(|app| {
+            let (nports, nbonds) = (app.ports.len(), app.bonds.len());
+            // One more counter block, for the bond; the relay's block stays last.
+            let relay = nports + nbonds;
+            app.counters = app
+                .counters
+                .iter()
+                .map(|c| Arc::new(c.regrown(relay + 2, |i| if i >= relay { i + 1 } else { i })))
+                .collect();
+            let ident = crate::bond::Identity {
+                mac: random_mac(),
+                ipv4: Vec::new(),
+                ipv6: Vec::new(),
+            };
+            app.bonds.push(crate::bond::Bond::new(
+                &name,
+                o.clone(),
+                Vec::new(),
+                ident,
+                qsbr,
+            ));
+            app.checked.bonds.push(crate::config::BondSpec {
+                name: name.clone(),
+                options: o,
+                members: Vec::new(),
+                mac: None,
+                ipv4: Vec::new(),
+                ipv6: Vec::new(),
+                random_mac: true,
+            });
+            let b = app.bonds.len() - 1;
+            app.next_mii
+                .push(app.bonds[b].miimon().map(|m| Instant::now() + m));
+            app.write_status(b);
+            tracing::info!("{name}: created ({mode_text}) from the shell");
+            let mut text = format!(
+                "Created new bonding device {name} (bond {b}, mode {mode_text}) on socket \
+                 {socket}; add members with \"add bonding member <port> {name}\" and traffic \
+                 with \"add forward\""
+            );
+            for w in warns {
+                let _ = write!(text, "\nwarning: {}", w.message);
+            }
+            Ok(text)
+        })
+    }
+
+    /// Resolves a forwarding end: a plain port by number or name, or a bond by name.
+    fn iface(&self, t: &Target) -> Result<crate::config::Iface, String> {
+        use crate::config::Iface;
+        let by_name = |n: &str| {
+            if let Some(b) = self.checked.bonds.iter().position(|b| b.name == n) {
+                return Ok(Iface::Bond(b));
+            }
+            self.port_index(&Target::Name(n.to_owned()))
+                .map(Iface::Port)
+        };
+        let i = match t {
+            Target::Name(n) => by_name(n)?,
+            Target::Index(_) => Iface::Port(self.port_index(t)?),
+        };
+        if let Iface::Port(p) = i
+            && let Some(b) = self.checked.ports[p].bond
+        {
+            return Err(format!(
+                "port {p} ({}) is a member of {}; forward to or from the bond",
+                self.checked.ports[p].name, self.checked.bonds[b].name
+            ));
+        }
+        Ok(i)
+    }
+
+    fn iface_text(&self, i: crate::config::Iface) -> String {
+        match i {
+            crate::config::Iface::Port(p) => format!("{} (port {p})", self.checked.ports[p].name),
+            crate::config::Iface::Bond(b) => format!("{} (bond {b})", self.checked.bonds[b].name),
+        }
+    }
+
+    fn add_forward(&mut self, from: &Target, to: &Target) -> Result<Reply, String> {
+        let (a, z) = (self.iface(from)?, self.iface(to)?);
+        if a == z {
+            return Err(format!("{} cannot forward to itself", self.iface_text(a)));
+        }
+        if let Some(&(_, dst)) = self.checked.paths.iter().find(|&&(x, _)| x == a) {
+            return Err(format!(
+                "{} already forwards to {}; each has one destination (remove forward first)",
+                self.iface_text(a),
+                self.iface_text(dst)
+            ));
+        }
+        let text = format!("{} -> {}", self.iface_text(a), self.iface_text(z));
+        self.with_workers_stopped(|app| {
+            app.checked.paths.push((a, z));
+            Ok(format!("forwarding {text}"))
+        })
+    }
+
+    fn remove_forward(&mut self, from: &Target, to: &Target) -> Result<Reply, String> {
+        let (a, z) = (self.iface(from)?, self.iface(to)?);
+        let Some(k) = self.checked.paths.iter().position(|&p| p == (a, z)) else {
+            return Err(format!(
+                "{} does not forward to {}",
+                self.iface_text(a),
+                self.iface_text(z)
+            ));
+        };
+        let text = format!("{} -> {}", self.iface_text(a), self.iface_text(z));
+        self.with_workers_stopped(|app| {
+            app.checked.paths.remove(k);
+            Ok(format!("no longer forwarding {text}"))
+        })
+    }
+
+    fn show_fwd(&self, json: bool) -> Reply {
+        let mode = self.plan.as_ref().map(|p| p.mode).unwrap_or_default();
+        let paths = &self.checked.paths;
+        if json {
+            let v: Vec<_> = paths
+                .iter()
+                .map(|&(a, z)| {
+                    serde_json::json!({
+                        "from": self.checked.iface_name(a),
+                        "to": self.checked.iface_name(z),
+                    })
+                })
+                .collect();
+            return Reply::ok(
+                serde_json::json!({
+                    "mode": mode.to_string(),
+                    "forwarding": self.forwarding(),
+                    "paths": v,
+                })
+                .to_string(),
+            );
+        }
+        let mut out = format!(
+            "{mode} packet forwarding{} - ports={} - bonds={} - workers={} - paths={}",
+            if self.forwarding() { "" } else { " (stopped)" },
+            self.ports.len(),
+            self.bonds.len(),
+            self.checked.worker_cores.len(),
+            paths.len()
+        );
+        for &(a, z) in paths {
+            let _ = write!(out, "\n  {} -> {}", self.iface_text(a), self.iface_text(z));
+        }
+        for (b, bond) in self.bonds.iter().enumerate() {
+            let listens = bond.lacp.is_some()
+                && !paths
+                    .iter()
+                    .any(|&(x, _)| x == crate::config::Iface::Bond(b));
+            if listens {
+                let _ = write!(
+                    out,
+                    "\n  {} -> (nothing: polled for its LACPDUs only)",
+                    self.iface_text(crate::config::Iface::Bond(b))
+                );
+            }
+        }
+        Reply::ok(out)
     }
 
     fn add_member(&mut self, b: usize, i: usize) -> Result<Reply, String> {
@@ -671,9 +863,16 @@ impl Appliance {
                 ));
             }
             app.ctrl_txq[i] = crate::appliance::ControlTx::Relay;
+            let _ = app.ports[i].set_promiscuous(true);
+            let perm_mac = app.ports[i].mac().unwrap_or_default();
+            // A bond created empty takes its first member's address, as Linux does (unless
+            // the member has none: ring ports have 00:00:00:00:00:00).
+            if app.checked.bonds[b].random_mac && perm_mac != [0; 6] {
+                app.checked.bonds[b].random_mac = false;
+                let actions = app.bonds[b].adopt_mac(perm_mac);
+                app.carry_out(b, actions);
+            }
             let port = &app.ports[i];
-            let _ = port.set_promiscuous(true);
-            let perm_mac = port.mac().unwrap_or_default();
             if app.bonds[b].opts.fail_over_mac == crate::options::FailOverMac::None {
                 let _ = port.set_mac(app.bonds[b].ident.mac);
             }
@@ -701,9 +900,10 @@ impl Appliance {
             let i = m.index as usize;
             app.checked.ports[i].bond = None;
             app.checked.bonds[b].members.retain(|&p| p != i);
+            // Its last LACPDU goes out before the control thread gives up the port.
+            app.carry_out(b, actions);
             app.ctrl_txq[i] = crate::appliance::ControlTx::None;
             let _ = app.ports[i].set_mac(m.perm_mac);
-            app.carry_out(b, actions);
             Ok(format!(
                 "port {i} ({name}) removed from {}",
                 app.bonds[b].name
@@ -898,6 +1098,20 @@ impl Appliance {
         let _ = write!(o, "\tCarrier: {}", if bond.carrier { "up" } else { "down" });
         o
     }
+}
+
+/// A random, locally administered unicast MAC (what Linux gives a new bond).
+fn random_mac() -> [u8; 6] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    let b = h.finish().to_le_bytes();
+    [(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], b[5]]
 }
 
 fn mac_text(m: [u8; 6]) -> String {

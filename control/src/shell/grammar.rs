@@ -125,6 +125,13 @@ pub enum Command {
     Stop,
     /// `set fwd io|mac`
     SetFwd { mode: FwdMode },
+    /// `add forward <from> <to>`: a one-way forwarding path (a config `[[forward]]` with
+    /// `bidirectional = false`).
+    AddForward { from: Target, to: Target },
+    /// `remove forward <from> <to>`
+    RemoveForward { from: Target, to: Target },
+    /// `show config fwd [--json]`: the forwarding mode and paths (testpmd's name).
+    ShowFwd { json: bool },
     /// `quit` or `exit`
     Quit,
     /// `help [<command words>]`; the topic is known to be valid for [`help`].
@@ -965,6 +972,48 @@ static COMMANDS: &[Spec] = &[
                io: frames are forwarded untouched; mac: the source MAC is rewritten to the \
                egress port's.",
         build: |a| Some(Command::SetFwd { mode: a.fwd()? }),
+    },
+    Spec {
+        words: &[
+            ADD,
+            Tok::Kw(&["forward"]),
+            Tok::Arg("<from>", Kind::AnyPort),
+            Tok::Arg("<to>", Kind::AnyPort),
+        ],
+        json: false,
+        help: "Forward what <from> receives to <to>, one way (a [[forward]] of the config with \
+               bidirectional = false; add the reverse path for both ways).\n\
+               <from> and <to> are plain ports (by number or name) or bonds (by name); a bond \
+               member cannot forward by itself. Each port or bond has at most one destination.",
+        build: |a| {
+            Some(Command::AddForward {
+                from: a.target()?,
+                to: a.target()?,
+            })
+        },
+    },
+    Spec {
+        words: &[
+            REMOVE,
+            Tok::Kw(&["forward"]),
+            Tok::Arg("<from>", Kind::AnyPort),
+            Tok::Arg("<to>", Kind::AnyPort),
+        ],
+        json: false,
+        help: "Stop forwarding from <from> to <to> (the other direction, if any, stays).",
+        build: |a| {
+            Some(Command::RemoveForward {
+                from: a.target()?,
+                to: a.target()?,
+            })
+        },
+    },
+    Spec {
+        words: &[SHOW, Tok::Kw(&["config"]), Tok::Kw(&["fwd"])],
+        json: true,
+        help: "Show the forwarding mode and every forwarding path.\n\
+               --json prints them as JSON.",
+        build: |a| Some(Command::ShowFwd { json: a.json }),
     },
     Spec {
         words: &[Tok::Kw(&["quit", "exit"])],
@@ -2022,6 +2071,26 @@ mod tests {
         assert_eq!(ok("quit"), Command::Quit);
         assert_eq!(ok("exit"), Command::Quit);
         assert_eq!(ok("set fwd io"), Command::SetFwd { mode: FwdMode::Io });
+        assert_eq!(
+            ok("add forward lan bond1"),
+            Command::AddForward {
+                from: name("lan"),
+                to: name("bond1")
+            }
+        );
+        assert_eq!(
+            ok("remove forward 0 bond1"),
+            Command::RemoveForward {
+                from: idx(0),
+                to: name("bond1")
+            }
+        );
+        assert_eq!(ok("show config fwd"), Command::ShowFwd { json: false });
+        assert_eq!(
+            ok("show config fwd --json"),
+            Command::ShowFwd { json: true }
+        );
+        assert!(err("add forward lan").contains("usage: add forward <from> <to>"));
         assert_eq!(ok("set fwd mac"), Command::SetFwd { mode: FwdMode::Mac });
         assert_eq!(ok("help"), Command::Help { topic: None });
         assert_eq!(
@@ -2447,7 +2516,10 @@ mod tests {
 
     #[test]
     fn complete_keywords_at_each_position() {
-        assert_eq!(comp("show "), strs(&["bonding", "port"]));
+        assert_eq!(comp("show "), strs(&["bonding", "config", "port"]));
+        assert_eq!(comp("show config "), strs(&["fwd"]));
+        assert_eq!(comp("add "), strs(&["bonding", "forward"]));
+        assert_eq!(comp("remove f"), strs(&["forward"]));
         assert_eq!(
             comp("show bonding "),
             strs(&["config", "events", "lacp", "list", "status"])
