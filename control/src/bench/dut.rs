@@ -175,8 +175,11 @@ pub struct Placement {
     pub memory: String,
 }
 
-/// A device under test, running.
+/// A device under test, running. (Fields drop in this order: the keeper before the
+/// appliance, the appliance before net_bonding's members and their rings.)
 pub struct Rig {
+    /// net_bonding in 802.3ad: bursts where the worker does not.
+    keeper: Option<Keeper>,
     pub dut: Dut,
     pub app: Appliance,
     /// Where the generator hands frames.
@@ -188,8 +191,6 @@ pub struct Rig {
     pub member_names: Vec<String>,
     /// Member shares from counters, where the receiver reads frames behind the bond.
     pub member_counts: Option<MemberCounts>,
-    /// net_bonding in 802.3ad: bursts where the worker does not (stopped first).
-    keeper: Option<Keeper>,
     /// net_bonding's members, closed after the appliance.
     own_ports: Vec<Port>,
     /// Their rings (802.3ad), freed after the ports with whatever frames they still hold.
@@ -432,61 +433,41 @@ impl Rig {
                 .unwrap_or_else(|| panic!("{name} is a configured port"))
         };
         let names = bond.member_names();
-        let (member_ports, member_counts, keeper, own_ports, own_rings): (
-            Vec<u16>,
-            MemberCounts,
-            _,
-            _,
-            _,
-        ) = match crossed {
-            None => {
-                // bondA's members: what the workers sent on each.
-                let index: Vec<usize> = names.iter().map(|n| port_of(&app, n)).collect();
-                let ids = index.iter().map(|&i| app.ports[i].id()).collect();
-                let counters = app.counters();
-                let counts = move || {
-                    index
-                        .iter()
-                        .map(|&i| dataplane::counters::sum_port(&counters, i).tx)
-                        .collect()
-                };
-                (ids, Arc::new(counts), None, Vec::new(), Vec::new())
-            }
-            Some(c) => {
-                let (a, b) = (
-                    app.ports[port_of(&app, "nbA")].id(),
-                    app.ports[port_of(&app, "nbB")].id(),
-                );
-                for id in [a, b] {
-                    // SAFETY: a bonding port; plain setter.
-                    let rc = unsafe {
-                        dpdk_sys::rte_eth_bond_link_monitoring_set(id, bond.miimon.max(1))
+        let (member_ports, member_counts, own_ports, own_rings): (Vec<u16>, MemberCounts, _, _) =
+            match crossed {
+                None => {
+                    // bondA's members: what the workers sent on each.
+                    let index: Vec<usize> = names.iter().map(|n| port_of(&app, n)).collect();
+                    let ids = index.iter().map(|&i| app.ports[i].id()).collect();
+                    let counters = app.counters();
+                    let counts = move || {
+                        index
+                            .iter()
+                            .map(|&i| dataplane::counters::sum_port(&counters, i).tx)
+                            .collect()
                     };
-                    anyhow::ensure!(
-                        rc == 0,
-                        "net_bonding: setting its link polling period: DPDK error {rc}"
-                    );
+                    (ids, Arc::new(counts), Vec::new(), Vec::new())
                 }
-                let keeper = Keeper::spawn(a, b)?;
-                // nbA's members' TX statistics (which also count net_bonding's LACPDUs: one
-                // per member every 30 s once settled).
-                let ids = c.a_ids.clone();
-                let counts = move || {
-                    ids.iter()
-                        .map(|&id| dataplane::port::stats_of(id).map_or(0, |s| s.tx_packets))
-                        .collect()
-                };
-                let Crossed {
+                Some(Crossed {
                     ports,
                     rings,
                     a_ids,
                     ..
-                } = c;
-                (a_ids, Arc::new(counts), Some(keeper), ports, rings)
-            }
-        };
+                }) => {
+                    // nbA's members' TX statistics (which also count net_bonding's LACPDUs:
+                    // one per member every 30 s once settled).
+                    let ids = a_ids.clone();
+                    let counts = move || {
+                        ids.iter()
+                            .map(|&id| dataplane::port::stats_of(id).map_or(0, |s| s.tx_packets))
+                            .collect()
+                    };
+                    (a_ids, Arc::new(counts), ports, rings)
+                }
+            };
         let tx = lookup_queues(&devices[0], workers);
         let ends = lookup_queues(&devices[1], workers);
+        // From here on every failure stops the rig in order (keeper, appliance, members).
         let mut rig = Rig {
             dut,
             app,
@@ -498,14 +479,34 @@ impl Rig {
             member_ports,
             member_names: names,
             member_counts: Some(member_counts),
-            keeper,
+            keeper: None,
             own_ports,
             own_rings,
         };
-        let ready = (!rig.tx.is_empty() && !rig.members[0].ends.is_empty())
-            .then_some(())
-            .ok_or_else(|| anyhow::anyhow!("no ring found for the source or the destination"))
-            .and_then(|()| rig.converge(facing::CONVERGE_TIMEOUT));
+        let ready = (|| {
+            anyhow::ensure!(
+                !rig.tx.is_empty() && !rig.members[0].ends.is_empty(),
+                "no ring found for the source or the destination port"
+            );
+            if dut == Dut::NetBonding {
+                let (a, b) = (
+                    rig.app.ports[port_of(&rig.app, "nbA")].id(),
+                    rig.app.ports[port_of(&rig.app, "nbB")].id(),
+                );
+                for id in [a, b] {
+                    // SAFETY: a bonding port; plain setter.
+                    let rc = unsafe {
+                        dpdk_sys::rte_eth_bond_link_monitoring_set(id, bond.miimon.max(1))
+                    };
+                    anyhow::ensure!(
+                        rc == 0,
+                        "net_bonding: setting its link polling period: DPDK error {rc}"
+                    );
+                }
+                rig.keeper = Some(Keeper::spawn(a, b)?);
+            }
+            rig.converge(facing::CONVERGE_TIMEOUT)
+        })();
         match ready {
             Ok(took) => {
                 tracing::info!(
