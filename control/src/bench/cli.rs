@@ -17,10 +17,11 @@ pub struct Common {
     /// Devices under test, measured alternately: bondd, net_bonding, none (no bond).
     #[arg(long, value_delimiter = ',', default_value = "bondd,net_bonding,none")]
     pub dut: Vec<String>,
-    /// Bonding mode, by Linux name or number (0-3).
+    /// Bonding mode, by Linux name or number (0-4). 802.3ad measures two bonds facing each
+    /// other (bondd against bondd, net_bonding against net_bonding), read behind the far one.
     #[arg(long, default_value = "balance-xor")]
     pub mode: String,
-    /// Transmit hash policy (balance-xor).
+    /// Transmit hash policy (balance-xor, 802.3ad).
     #[arg(long, default_value = "layer3+4")]
     pub xmit_hash_policy: String,
     /// Link monitor period in ms (net_bonding: its member link polling period).
@@ -33,7 +34,7 @@ pub struct Common {
     pub options: String,
     /// Members: "ring" (every frame read back: loss, reordering, latency) or "null" (counted
     /// by port statistics; what net_bonding needs). Default: null when net_bonding is
-    /// measured, else ring.
+    /// measured, else ring. 802.3ad always reads every frame (ring).
     #[arg(long)]
     pub sink: Option<String>,
     /// On-wire frame size with FCS (64..), or "imix" (7×64, 4×594, 1×1518).
@@ -227,6 +228,7 @@ fn setup(c: &Common) -> anyhow::Result<Setup> {
             extra: c.options.clone(),
             sink: match &c.sink {
                 Some(s) => s.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                None if mode == Mode::Ieee8023ad => Sink::Ring,
                 None if duts.contains(&Dut::NetBonding) => Sink::Null,
                 None => Sink::Ring,
             },
@@ -346,6 +348,11 @@ fn describe(s: &Setup, c: &Common) -> serde_json::Value {
         "rx_core": s.cores.rx,
         "memory": s.place.memory,
         "sink": s.bond.sink,
+        "topology": if s.bond.facing() {
+            "two bonds facing each other: src -> bond A => bond B -> dst, read at dst"
+        } else {
+            "src -> bond -> members, read at the members"
+        },
         "duts": s.duts.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
     })
 }
@@ -358,7 +365,7 @@ pub fn main(cmd: &BenchCmd) -> anyhow::Result<bool> {
     let mode = Mode::from_value(u64::from(setup.bond.mode)).map_or("?", |m| m.name());
     let title = format!(
         "{name}: {mode}{}, {} members, {} {} bytes, {} flows",
-        if setup.bond.mode == 2 {
+        if setup.bond.hashes() {
             format!(" {}", setup.bond.policy)
         } else {
             String::new()

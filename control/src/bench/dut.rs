@@ -7,12 +7,17 @@
 //! - `none`: the appliance forwarding the source straight to one `net_ring` port, the upper
 //!   bound.
 //!
+//! In 802.3ad (mode 4) a bond needs a partner, so `bondd` and `net_bonding` are built as two
+//! bonds facing each other instead (see [`super::facing`]); `none` stays as above.
+//!
 //! All three run the same worker loop on the same cores, so what differs is the bond. The
 //! generator feeds the source port's RX rings and the receiver drains the members' TX rings
 //! (a `net_ring` vdev shares one ring per queue between RX and TX, named
 //! `ETH_RXTX<q>_<device>`; nothing polls the members' RX, so nothing else takes from them).
 
 use super::engine::{Cut, End, MemberRx};
+use super::facing::{self, Crossed, Keeper};
+use super::trial::MemberCounts;
 use crate::appliance::Appliance;
 use crate::config::{Checked, Config};
 use dataplane::port::Port;
@@ -79,9 +84,9 @@ impl std::str::FromStr for Sink {
 /// The bond every DUT is built with.
 #[derive(Debug, Clone)]
 pub struct BondSetup {
-    /// Linux mode number 0..=3.
+    /// Linux mode number 0..=4.
     pub mode: u8,
-    /// Linux xmit_hash_policy name (balance-xor).
+    /// Linux xmit_hash_policy name (balance-xor, 802.3ad).
     pub policy: String,
     pub miimon: u32,
     pub members: usize,
@@ -99,7 +104,7 @@ impl BondSetup {
     /// net_bonding's devargs for the same bond, or why there is no equivalent.
     fn net_bonding_args(&self) -> Result<String, String> {
         let mut a = format!("mode={}", self.mode);
-        if self.mode == 2 {
+        if self.hashes() {
             let p = match self.policy.as_str() {
                 "layer2" => "l2",
                 "layer2+3" => "l23",
@@ -118,21 +123,37 @@ impl BondSetup {
         Ok(a)
     }
 
+    /// Whether the mode transmits by the hash policy (balance-xor, 802.3ad).
+    pub fn hashes(&self) -> bool {
+        self.mode == 2 || self.mode == 4
+    }
+
+    /// 802.3ad: bonds are measured as two facing each other, read behind the far one.
+    pub fn facing(&self) -> bool {
+        self.mode == 4
+    }
+
     /// Checks what every DUT can be built with.
     pub fn validate(&self, duts: &[Dut]) -> Result<(), String> {
-        if self.mode > 3 {
+        if self.mode > 4 {
             return Err(format!(
-                "--mode {}: the in-process harness measures modes 0-3 (802.3ad needs a \
-                 partner; see benches/ for the mode-4 comparison)",
+                "--mode {}: the in-process harness measures modes 0-4",
                 self.mode
             ));
         }
         if !(1..=8).contains(&self.members) {
             return Err(format!("--members {}: 1 to 8", self.members));
         }
+        if self.facing() && self.sink == Sink::Null {
+            return Err(
+                "--sink null: in 802.3ad every device's frames are read back one by \
+                        one behind the facing bond (--sink ring)"
+                    .into(),
+            );
+        }
         if duts.contains(&Dut::NetBonding) {
             self.net_bonding_args()?;
-            if self.sink == Sink::Ring {
+            if self.sink == Sink::Ring && !self.facing() {
                 return Err(
                     "--sink ring: net_bonding cannot have net_ring members (it sets its \
                             members' MAC address at start, which DPDK 22.11's ring PMD refuses); \
@@ -154,8 +175,11 @@ pub struct Placement {
     pub memory: String,
 }
 
-/// A device under test, running.
+/// A device under test, running. (Fields drop in this order: the keeper before the
+/// appliance, the appliance before net_bonding's members and their rings.)
 pub struct Rig {
+    /// net_bonding in 802.3ad: bursts where the worker does not.
+    keeper: Option<Keeper>,
     pub dut: Dut,
     pub app: Appliance,
     /// Where the generator hands frames.
@@ -165,8 +189,12 @@ pub struct Rig {
     /// Per member: the DPDK port whose link a fault takes down.
     pub member_ports: Vec<u16>,
     pub member_names: Vec<String>,
-    /// net_bonding's members and their rings, closed after the appliance.
+    /// Member shares from counters, where the receiver reads frames behind the bond.
+    pub member_counts: Option<MemberCounts>,
+    /// net_bonding's members, closed after the appliance.
     own_ports: Vec<Port>,
+    /// Their rings (802.3ad), freed after the ports with whatever frames they still hold.
+    own_rings: Vec<dataplane::ring::Ring>,
 }
 
 static RIGS: AtomicUsize = AtomicUsize::new(0);
@@ -180,6 +208,21 @@ fn config_text(
     k: usize,
     run_dir: &std::path::Path,
 ) -> Result<(String, Vec<String>), String> {
+    if bond.facing() && dut != Dut::None {
+        let nb_args = if dut == Dut::NetBonding {
+            bond.net_bonding_args()?
+        } else {
+            String::new()
+        };
+        return Ok(facing::config_text(
+            dut == Dut::NetBonding,
+            bond,
+            &nb_args,
+            place,
+            k,
+            run_dir,
+        ));
+    }
     let p = std::process::id() % 10_000;
     let src = format!("net_ringB{p}_{k}s");
     let mut t = format!(
@@ -268,6 +311,9 @@ impl Rig {
         place: &Placement,
         run_dir: &std::path::Path,
     ) -> anyhow::Result<Rig> {
+        if bond.facing() && dut != Dut::None {
+            return Rig::start_facing(dut, bond, place, run_dir);
+        }
         let (checked, k, devices) = checked(dut, bond, place, run_dir)?;
         let workers = place.workers.len();
         let p = std::process::id() % 10_000;
@@ -355,20 +401,350 @@ impl Rig {
             members,
             member_ports,
             member_names,
+            member_counts: None,
+            keeper: None,
             own_ports,
+            own_rings: Vec::new(),
         })
+    }
+
+    /// 802.3ad: two bonds facing each other (see [`super::facing`]), both distributing on
+    /// every member before this returns.
+    fn start_facing(
+        dut: Dut,
+        bond: &BondSetup,
+        place: &Placement,
+        run_dir: &std::path::Path,
+    ) -> anyhow::Result<Rig> {
+        let (checked, k, devices) = checked(dut, bond, place, run_dir)?;
+        let workers = place.workers.len();
+        // net_bonding's members must exist before the appliance probes the bonding devices.
+        let crossed = if dut == Dut::NetBonding {
+            Some(Crossed::new(k, bond.members, workers)?)
+        } else {
+            None
+        };
+        let app = Appliance::start(checked)?;
+        let port_of = |app: &Appliance, name: &str| {
+            app.config()
+                .ports
+                .iter()
+                .position(|e| e.name == name)
+                .unwrap_or_else(|| panic!("{name} is a configured port"))
+        };
+        let names = bond.member_names();
+        let (member_ports, member_counts, own_ports, own_rings): (Vec<u16>, MemberCounts, _, _) =
+            match crossed {
+                None => {
+                    // bondA's members: what the workers sent on each.
+                    let index: Vec<usize> = names.iter().map(|n| port_of(&app, n)).collect();
+                    let ids = index.iter().map(|&i| app.ports[i].id()).collect();
+                    let counters = app.counters();
+                    let counts = move || {
+                        index
+                            .iter()
+                            .map(|&i| dataplane::counters::sum_port(&counters, i).tx)
+                            .collect()
+                    };
+                    (ids, Arc::new(counts), Vec::new(), Vec::new())
+                }
+                Some(Crossed {
+                    ports,
+                    rings,
+                    a_ids,
+                    ..
+                }) => {
+                    // nbA's members' TX statistics (which also count net_bonding's LACPDUs:
+                    // one per member every 30 s once settled).
+                    let ids = a_ids.clone();
+                    let counts = move || {
+                        ids.iter()
+                            .map(|&id| dataplane::port::stats_of(id).map_or(0, |s| s.tx_packets))
+                            .collect()
+                    };
+                    (a_ids, Arc::new(counts), ports, rings)
+                }
+            };
+        let tx = lookup_queues(&devices[0], workers);
+        let ends = lookup_queues(&devices[1], workers);
+        // From here on every failure stops the rig in order (keeper, appliance, members).
+        let mut rig = Rig {
+            dut,
+            app,
+            tx,
+            members: vec![MemberRx {
+                ends,
+                cut: Arc::new(Cut::default()),
+            }],
+            member_ports,
+            member_names: names,
+            member_counts: Some(member_counts),
+            keeper: None,
+            own_ports,
+            own_rings,
+        };
+        let ready = (|| {
+            anyhow::ensure!(
+                !rig.tx.is_empty() && !rig.members[0].ends.is_empty(),
+                "no ring found for the source or the destination port"
+            );
+            if dut == Dut::NetBonding {
+                let (a, b) = (
+                    rig.app.ports[port_of(&rig.app, "nbA")].id(),
+                    rig.app.ports[port_of(&rig.app, "nbB")].id(),
+                );
+                for id in [a, b] {
+                    // SAFETY: a bonding port; plain setter.
+                    let rc = unsafe {
+                        dpdk_sys::rte_eth_bond_link_monitoring_set(id, bond.miimon.max(1))
+                    };
+                    anyhow::ensure!(
+                        rc == 0,
+                        "net_bonding: setting its link polling period: DPDK error {rc}"
+                    );
+                }
+                rig.keeper = Some(Keeper::spawn(a, b)?);
+            }
+            rig.converge(facing::CONVERGE_TIMEOUT)
+        })();
+        match ready {
+            Ok(took) => {
+                tracing::info!(
+                    "{dut}: both 802.3ad bonds distribute on every member after {:.2} s",
+                    took.as_secs_f64()
+                );
+                if let Some(k) = &rig.keeper {
+                    k.release_a_tx();
+                }
+                Ok(rig)
+            }
+            Err(e) => {
+                if let Err(stop) = rig.stop() {
+                    tracing::warn!("{dut}: stopping after a failed start: {stop:#}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs the control loop (bondd's LACP) until every member of both facing bonds
+    /// distributes, or fails naming the device and every member's LACP state.
+    fn converge(&mut self, timeout: std::time::Duration) -> anyhow::Result<std::time::Duration> {
+        let t0 = std::time::Instant::now();
+        let never = std::sync::atomic::AtomicBool::new(false);
+        loop {
+            let (ok, states) = self.lacp_state();
+            if ok {
+                return Ok(t0.elapsed());
+            }
+            anyhow::ensure!(
+                t0.elapsed() < timeout,
+                "{}: the 802.3ad bonds did not all distribute within {} s: {}",
+                self.dut,
+                timeout.as_secs(),
+                states.join("; ")
+            );
+            self.app.run_until(
+                &never,
+                Some(std::time::Duration::from_millis(20)),
+                None,
+                &mut std::io::sink(),
+            );
+        }
+    }
+
+    /// Whether both facing bonds distribute on every member, and each member's LACP state.
+    fn lacp_state(&self) -> (bool, Vec<String>) {
+        if self.dut != Dut::NetBonding {
+            return facing::bondd_state(&self.app);
+        }
+        // nbA's members, then nbB's.
+        let (a, b) = self.own_ports.split_at(self.own_ports.len() / 2);
+        let cfg = self.app.config();
+        let mut ok = true;
+        let mut states = Vec::new();
+        for (name, members) in [("nbA", a), ("nbB", b)] {
+            let ids: Vec<u16> = members.iter().map(|p| p.id()).collect();
+            let bond = cfg
+                .ports
+                .iter()
+                .position(|e| e.name == name)
+                .map(|i| self.app.ports[i].id());
+            let (o, s) = match bond {
+                Some(bond) => facing::net_bonding_state(name, bond, &ids),
+                None => (false, vec![format!("no port {name}")]),
+            };
+            ok &= o;
+            states.extend(s);
+        }
+        (ok, states)
     }
 
     /// Stops the DUT; fails if any mbuf of the appliance's pool was leaked.
     pub fn stop(self) -> anyhow::Result<()> {
-        let Rig { app, own_ports, .. } = self;
-        let report = app.shutdown()?;
+        let Rig {
+            app,
+            keeper,
+            own_ports,
+            own_rings,
+            ..
+        } = self;
+        if let Some(k) = keeper {
+            let stray = k.stop();
+            if stray > 0 {
+                tracing::warn!("net_bonding: {stray} data frames came back on nbA");
+            }
+        }
+        let report = app.shutdown();
         drop(own_ports);
+        drop(own_rings);
+        let report = report?;
         anyhow::ensure!(
             report.mbufs_in_use_after_shutdown == 0,
             "{} mbufs of the appliance's pool leaked",
             report.mbufs_in_use_after_shutdown
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Iface;
+    use crate::options::{LacpRate, Mode, XmitHashPolicy};
+
+    fn bond(mode: u8, sink: Sink) -> BondSetup {
+        BondSetup {
+            mode,
+            policy: "layer3+4".into(),
+            miimon: 10,
+            members: 3,
+            extra: String::new(),
+            sink,
+        }
+    }
+
+    fn place() -> Placement {
+        Placement {
+            control_core: 0,
+            workers: vec![1],
+            memory: "no-huge".into(),
+        }
+    }
+
+    fn check(text: &str) -> Checked {
+        Config::parse(text, std::path::Path::new("<bench>"))
+            .unwrap()
+            .check(&[0, 1])
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    fn paths(c: &Checked) -> Vec<(String, String)> {
+        c.paths
+            .iter()
+            .map(|&(a, b)| (c.iface_name(a).to_owned(), c.iface_name(b).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn mode_4_is_two_bonds_facing_each_other_read_frame_by_frame() {
+        let all = [Dut::Bondd, Dut::NetBonding, Dut::None];
+        bond(4, Sink::Ring).validate(&all).unwrap();
+        let e = bond(4, Sink::Null).validate(&all).unwrap_err();
+        assert!(e.contains("--sink null") && e.contains("802.3ad"), "{e}");
+        let e = bond(5, Sink::Ring).validate(&[Dut::Bondd]).unwrap_err();
+        assert!(e.contains("modes 0-4"), "{e}");
+        // Modes 0-3 still refuse net_bonding over ring members.
+        assert!(bond(2, Sink::Ring).validate(&all).is_err());
+        // net_bonding hashes in 802.3ad as in balance-xor, and has no encap policies.
+        let b = bond(4, Sink::Ring);
+        assert_eq!(b.net_bonding_args().unwrap(), "mode=4,xmit_policy=l34");
+        let e = BondSetup {
+            policy: "encap3+4".into(),
+            ..bond(4, Sink::Ring)
+        }
+        .validate(&[Dut::NetBonding])
+        .unwrap_err();
+        assert!(e.contains("encap3+4"), "{e}");
+
+        let dir = std::path::Path::new("/tmp/x");
+        // bondd: bondA over side 0 of three ring pairs, bondB over side 1, one-way paths.
+        let (text, devices) = config_text(Dut::Bondd, &b, &place(), 7, dir).unwrap();
+        let c = check(&text);
+        assert_eq!(devices.len(), 2, "source and destination: {devices:?}");
+        assert_eq!(
+            paths(&c),
+            [
+                ("src".into(), "bondA".into()),
+                ("bondB".into(), "dst".into())
+            ]
+        );
+        assert_eq!(c.bonds.len(), 2);
+        for (bs, side, mac) in [
+            (&c.bonds[0], 0, facing::MAC_A),
+            (&c.bonds[1], 1, facing::MAC_B),
+        ] {
+            assert_eq!(bs.options.mode, Mode::Ieee8023ad);
+            assert_eq!(bs.options.lacp_rate, LacpRate::Fast);
+            assert_eq!(bs.options.xmit_hash_policy, XmitHashPolicy::Layer34);
+            assert_eq!(
+                bs.mac.map(|m| dataplane::wire::MacAddr(m).to_string()),
+                Some(mac.to_owned())
+            );
+            assert_eq!(bs.members.len(), 3);
+            for (i, &m) in bs.members.iter().enumerate() {
+                assert!(
+                    c.ports[m].device.starts_with("bondd_ring_pair:")
+                        && c.ports[m].device.ends_with(&format!("m{i}:{side}")),
+                    "{}",
+                    c.ports[m].device
+                );
+            }
+        }
+        assert_eq!(c.ports[c.bonds[0].members[0]].name, "eth0");
+        // dst is never an ingress: the worker never reads the net_ring's loop back.
+        assert!(
+            !c.paths
+                .iter()
+                .any(|&(a, _)| a
+                    == Iface::Port(c.ports.iter().position(|p| p.name == "dst").unwrap()))
+        );
+
+        // net_bonding: two mode-4 ports with their own MACs over crossed ring members.
+        let (text, devices) = config_text(Dut::NetBonding, &b, &place(), 8, dir).unwrap();
+        let c = check(&text);
+        assert_eq!(devices.len(), 2);
+        assert!(c.bonds.is_empty());
+        assert_eq!(
+            paths(&c),
+            [("src".into(), "nbA".into()), ("nbB".into(), "dst".into())]
+        );
+        let p = std::process::id() % 10_000;
+        for (name, side, mac) in [("nbA", 'a', facing::MAC_A), ("nbB", 'b', facing::MAC_B)] {
+            let port = c.ports.iter().find(|e| e.name == name).unwrap();
+            assert!(port.device.starts_with("net_bonding_"), "{}", port.device);
+            assert!(
+                port.device.contains(",mode=4,xmit_policy=l34,")
+                    && port.device.contains(&format!("mac={mac}")),
+                "{}",
+                port.device
+            );
+            for i in 0..3 {
+                assert!(
+                    port.device
+                        .contains(&format!("slave=net_ring_nb{p}_8{side}{i}")),
+                    "{}",
+                    port.device
+                );
+            }
+            assert!(port.promiscuous, "{name} takes frames for any MAC");
+        }
+
+        // none keeps its single net_ring port, read by the receiver.
+        let (text, devices) = config_text(Dut::None, &b, &place(), 9, dir).unwrap();
+        let c = check(&text);
+        assert_eq!(paths(&c), [("src".into(), "eth0".into())]);
+        assert!(devices[1].starts_with("net_ring"), "{devices:?}");
     }
 }

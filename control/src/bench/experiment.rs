@@ -116,6 +116,11 @@ impl Setup {
                 check_rate(rate)?;
                 anyhow::ensure!(*trials >= 1, "--trials must be at least 1");
                 anyhow::ensure!(
+                    !self.bond.facing(),
+                    "a failover run in 802.3ad is not measured yet: the harness reads the \
+                     frames behind the facing bond, not on each member"
+                );
+                anyhow::ensure!(
                     !self.duts.contains(&Dut::None),
                     "--dut none has a single link: a failover run needs a bond"
                 );
@@ -167,6 +172,7 @@ fn with_rig<T: Send>(
         members: rig.members.clone(),
         member_ports: rig.member_ports.clone(),
         member_names: rig.member_names.clone(),
+        member_counts: rig.member_counts.clone(),
     };
     let done = AtomicBool::new(false);
     let result = std::thread::scope(|s| {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod dut;
 pub mod engine;
 pub mod experiment;
+pub mod facing;
 pub mod plot;
 pub mod rate;
 pub mod report;

@@ -6,6 +6,7 @@ use super::engine::{End, GenLoop, Generator, Live, MemberRx, RxLoop};
 use super::rate::Pacer;
 use super::traffic::WIRE_OVERHEAD;
 use serde::Serialize;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -29,13 +30,24 @@ pub struct TrialSpec {
     pub copies: u64,
 }
 
+/// Per member of the bond, the frames it has carried so far (a running count any thread may
+/// read; a trial takes the difference over its run).
+pub type MemberCounts = Arc<dyn Fn() -> Vec<u64> + Send + Sync>;
+
 /// The device side of a trial (what [`super::dut::Rig`] provides).
 #[derive(Clone)]
 pub struct Wiring {
     pub tx: Vec<End>,
+    /// Where the receiver reads frames: one entry per bond member, or, when
+    /// `member_counts` is given, wherever the frames come out after the bond (802.3ad: behind
+    /// the facing bond, which merged the members' frames again).
     pub members: Vec<MemberRx>,
+    /// The bond's members: the DPDK port a fault takes down, and the names in the report.
     pub member_ports: Vec<u16>,
     pub member_names: Vec<String>,
+    /// Member shares from the device's own counters, for receive points that are not the
+    /// members. Loss, reordering and latency are still counted frame by frame.
+    pub member_counts: Option<MemberCounts>,
 }
 
 /// Where the traffic threads run.
@@ -145,6 +157,11 @@ pub fn run(
     cores: Cores,
     progress: Option<&str>,
 ) -> anyhow::Result<Outcome> {
+    anyhow::ensure!(
+        spec.faults.is_empty() || wiring.member_counts.is_none(),
+        "{dut}: a fault needs every member read on its own, and this device merges them \
+         before the receiver"
+    );
     let hz = dataplane::eal::tsc_hz();
     let traffic = generator.traffic();
     let flows = traffic.flows() as usize;
@@ -168,6 +185,7 @@ pub fn run(
             .collect()
     };
     let stats_before = tx_packets();
+    let counts_before = wiring.member_counts.as_ref().map(|c| c());
     let t0 = Instant::now();
     let mut fault_times: Vec<(u64, Option<u64>, usize)> = Vec::new();
 
@@ -354,9 +372,20 @@ pub fn run(
             .map(|(a, b)| a - b)
             .collect::<Vec<u64>>()
     });
+    let shares = wiring
+        .member_counts
+        .as_ref()
+        .zip(counts_before)
+        .map(|(c, before)| {
+            c().iter()
+                .zip(&before)
+                .map(|(a, b)| a - b)
+                .collect::<Vec<u64>>()
+        });
     Ok(outcome(
         dut,
         stats.as_deref(),
+        shares.as_deref(),
         wiring,
         traffic.sizes.mean(),
         spec,
@@ -372,6 +401,7 @@ pub fn run(
 fn outcome(
     dut: &str,
     stats: Option<&[u64]>,
+    shares: Option<&[u64]>,
     wiring: &Wiring,
     mean_size: f64,
     spec: &TrialSpec,
@@ -391,6 +421,9 @@ fn outcome(
         t.received = total;
         t.distinct = total / spec.copies;
         t.duplicates = total - t.distinct;
+    }
+    if let Some(sh) = shares {
+        per_member = sh.to_vec();
     }
     let t = &t;
     let secs = spec.duration.as_secs_f64();
