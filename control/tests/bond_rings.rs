@@ -687,6 +687,10 @@ fn a_bond_created_at_run_time_forwards_once_it_has_members_and_a_path() {
     // Ring ports have no address (00:00:00:00:00:00), so the bond keeps the random, locally
     // administered one it was created with.
     let cfg = r.app().execute_line("show bonding config bond1").text;
+    assert!(
+        !cfg.contains("Current active"),
+        "no active member in balance-xor: {cfg}"
+    );
     let mac = cfg
         .lines()
         .find_map(|l| l.trim().strip_prefix("Bond MAC: "))

@@ -1086,7 +1086,11 @@ impl Appliance {
         if let Some(p) = bond.primary {
             let _ = writeln!(o, "\tPrimary: [{}]", bond.members[p].name);
         }
-        if let Some(a) = bond.active {
+        // Only where an active member means something to the operator (Linux shows it for
+        // the modes that use a primary); balance-rr's active member only takes IGMP.
+        if let Some(a) = bond.active
+            && bond.opts.mode == crate::options::Mode::ActiveBackup
+        {
             let _ = writeln!(o, "\tCurrent active: {}", bond.members[a].name);
         }
         let _ = writeln!(
