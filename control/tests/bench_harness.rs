@@ -25,6 +25,35 @@ fn core() -> usize {
 }
 
 /// Drains `r` into a list of frames (bytes), freeing the mbufs.
+/// A bond of two members read frame by frame (ring sinks), one DUT: the control thread,
+/// generator and receiver on the first usable core, the worker on the last, 4 KiB pages.
+fn two_member_setup(mode: u8, policy: &str, miimon: u32, dut: Dut) -> Setup {
+    let usable = dataplane::worker::usable_cores();
+    Setup {
+        traffic: Traffic::default(),
+        bond: BondSetup {
+            mode,
+            policy: policy.into(),
+            miimon,
+            members: 2,
+            extra: String::new(),
+            sink: Sink::Ring,
+        },
+        place: Placement {
+            control_core: usable[0],
+            workers: vec![*usable.last().unwrap()],
+            memory: "no-huge".into(),
+        },
+        cores: Cores {
+            generator: usable[0],
+            rx: usable[0],
+        },
+        duts: vec![dut],
+        link_mbps: 10_000,
+        progress: false,
+    }
+}
+
 fn drain(r: &Ring) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     loop {
@@ -243,30 +272,7 @@ fn accounts_attribute_a_cut_to_its_member() {
 
 #[test]
 fn failover_run_reports_the_gap_and_loss_of_the_fault() {
-    let usable = dataplane::worker::usable_cores();
-    let setup = Setup {
-        traffic: Traffic::default(),
-        bond: BondSetup {
-            mode: 1,
-            policy: "layer2".into(),
-            miimon: 5,
-            members: 2,
-            extra: String::new(),
-            sink: Sink::Ring,
-        },
-        place: Placement {
-            control_core: usable[0],
-            workers: vec![*usable.last().unwrap()],
-            memory: "no-huge".into(),
-        },
-        cores: Cores {
-            generator: usable[0],
-            rx: usable[0],
-        },
-        duts: vec![Dut::Bondd],
-        link_mbps: 10_000,
-        progress: false,
-    };
+    let setup = two_member_setup(1, "layer2", 5, Dut::Bondd);
     let rate = 200_000.0;
     let exp = Experiment::Failover {
         rate: Rate::Pps(rate),
@@ -353,30 +359,7 @@ fn bad_input_is_refused_before_anything_starts() {
 
 /// 802.3ad: two bonds facing each other, `dut`'s own on both sides, at 100 kpps.
 fn facing_bonds_carry_every_frame(dut: Dut) {
-    let usable = dataplane::worker::usable_cores();
-    let setup = Setup {
-        traffic: Traffic::default(),
-        bond: BondSetup {
-            mode: 4,
-            policy: "layer3+4".into(),
-            miimon: 10,
-            members: 2,
-            extra: String::new(),
-            sink: Sink::Ring,
-        },
-        place: Placement {
-            control_core: usable[0],
-            workers: vec![*usable.last().unwrap()],
-            memory: "no-huge".into(),
-        },
-        cores: Cores {
-            generator: usable[0],
-            rx: usable[0],
-        },
-        duts: vec![dut],
-        link_mbps: 10_000,
-        progress: false,
-    };
+    let setup = two_member_setup(4, "layer3+4", 10, dut);
     let rate = 100_000.0;
     let exp = Experiment::Run {
         rate: Rate::Pps(rate),

@@ -39,13 +39,7 @@ fn two_bonds_face_each_other_over_ring_pairs() {
         .check(&dataplane::worker::usable_cores())
         .unwrap();
     let mut app = Appliance::start(checked).unwrap();
-    let never = AtomicBool::new(false);
-    app.run_until(
-        &never,
-        Some(Duration::from_millis(5_500)),
-        None,
-        &mut std::io::sink(),
-    );
+    run(&mut app, 5_500);
     let mut info = |b: &str| -> serde_json::Value {
         let r = app.execute_line(&format!("show bonding lacp info {b} --json"));
         assert!(r.ok, "{}", r.text);
