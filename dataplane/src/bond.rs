@@ -119,6 +119,8 @@ pub struct BondTx {
     rr_slot: u32,
     rr_count: u32,
     rng: u64,
+    /// The member ordinal chosen for each frame of the burst being sent.
+    choice: [u8; BURST],
 }
 
 impl BondTx {
@@ -129,25 +131,38 @@ impl BondTx {
             rr_slot: 0,
             rr_count: 0,
             rng: seed | 1,
+            choice: [0; BURST],
         }
-    }
-
-    #[inline(always)]
-    fn random(&mut self) -> u64 {
-        // xorshift64*
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 }
 
-/// True for an IPv4 IGMP frame (balance-rr sends those on the active member, as Linux does).
+/// xorshift64*: the `packets_per_slave=0` random member.
 #[inline(always)]
-fn is_igmp(frame: &[u8]) -> bool {
-    frame.len() >= 24 && frame[12] == 0x08 && frame[13] == 0x00 && frame[23] == 2
+fn xorshift(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+/// True for an IPv4 IGMP frame (balance-rr sends those on the active member, as Linux does).
+/// Reads the mbuf directly: one two-byte and one one-byte load of the frame.
+///
+/// # Safety
+/// `m` must be a valid mbuf.
+#[inline(always)]
+unsafe fn is_igmp_mbuf(m: *const dpdk_sys::rte_mbuf) -> bool {
+    // SAFETY: valid mbuf; the frame bytes are read only when the segment holds them.
+    unsafe {
+        let m = &*m;
+        if m.data_len < 24 {
+            return false;
+        }
+        let p = (m.buf_addr as *const u8).add(usize::from(m.data_off));
+        std::ptr::read_unaligned(p.add(12) as *const [u8; 2]) == [0x08, 0x00] && *p.add(23) == 2
+    }
 }
 
 /// Transmits `burst` over the bond described by `d`, on TX queue `q` of its members. Counts
@@ -174,7 +189,7 @@ pub fn transmit(
             .drop(DropReason::NoMember, n as u64);
         return;
     }
-    match d.mode {
+    let mut used = match d.mode {
         TxMode::ActiveBackup => {
             let Some(a) = d.active else {
                 burst.free_all();
@@ -186,80 +201,238 @@ pub fn transmit(
             flush_one(d, burst, a, q, retries, counters);
             return;
         }
-        TxMode::Xor => {
-            // One loop per policy, so that the hash inlines into it.
-            match d.policy {
-                XmitHashPolicy::Layer2 => {
-                    split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer2.hash(f))
-                }
-                XmitHashPolicy::Layer23 => {
-                    split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer23.hash(f))
-                }
-                XmitHashPolicy::Layer34 => {
-                    split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer34.hash(f))
-                }
-                XmitHashPolicy::Encap23 => {
-                    split_by_hash(d, st, burst, |f| XmitHashPolicy::Encap23.hash(f))
-                }
-                XmitHashPolicy::Encap34 => {
-                    split_by_hash(d, st, burst, |f| XmitHashPolicy::Encap34.hash(f))
-                }
-                XmitHashPolicy::VlanSrcMac => {
-                    split_by_hash(d, st, burst, |f| XmitHashPolicy::VlanSrcMac.hash(f))
-                }
-            }
-        }
-        TxMode::RoundRobin => {
-            let members = u32::from(d.members);
-            let pps = d.packets_per_slave;
-            if d.active.is_some() {
-                prefetch_headers(burst);
-            }
-            for &m in burst.as_slice() {
-                // SAFETY: burst-owned mbuf.
-                let frame = unsafe { crate::mbuf::raw_data(m) };
-                let o = match d.active {
-                    Some(a) if is_igmp(frame) => a,
-                    _ if pps == 0 => d.rr_next[(st.random() % u64::from(members)) as usize],
-                    _ => {
-                        // id += 1, then member = (id / pps) % members, incrementally.
-                        st.rr_count += 1;
-                        if st.rr_count >= pps {
-                            st.rr_count = 0;
-                            st.rr_slot += 1;
-                            if st.rr_slot >= members {
-                                st.rr_slot = 0;
-                            }
-                        }
-                        d.rr_next[st.rr_slot as usize]
-                    }
-                };
-                // SAFETY: ownership moves to the sub-burst; `burst` is forgotten below.
-                unsafe { st.subs[o as usize].push_or_free(m) };
-            }
-        }
         TxMode::Broadcast => {
             broadcast(d, burst, q, retries, counters);
             return;
         }
-    }
-    // SAFETY: every mbuf now belongs to a sub-burst.
-    unsafe { burst.forget_all() };
-    for o in 0..d.members as usize {
-        if !st.subs[o].is_empty() {
-            let (sub, port, idx) = (&mut st.subs[o], d.ports[o], d.port_index[o]);
-            let out = sub.tx(port, q, retries);
-            let c = counters.port(idx as usize);
-            c.tx.add(u64::from(out.sent));
-            if out.dropped > 0 {
-                c.drop(DropReason::TxFull, u64::from(out.dropped));
-            }
+        TxMode::RoundRobin => round_robin(d, st, burst),
+        TxMode::Xor => by_hash(d, st, burst),
+    };
+    while used != 0 {
+        let o = used.trailing_zeros() as usize;
+        used &= used - 1;
+        let (sub, port, idx) = (&mut st.subs[o], d.ports[o], d.port_index[o]);
+        let out = sub.tx(port, q, retries);
+        let c = counters.port(idx as usize);
+        c.tx.add(u64::from(out.sent));
+        if out.dropped > 0 {
+            c.drop(DropReason::TxFull, u64::from(out.dropped));
         }
     }
 }
 
+// balance-rr and balance-xor do their per-frame work in two passes: choosing every frame's
+// member into `BondTx::choice` (loop state in registers), then moving the frames to the
+// sub-bursts (lengths in registers, no per-frame bounds check). One pass doing both kept the
+// round-robin counter and each sub-burst's length in memory: a store-to-load chain per frame.
+// Ordinals are masked to MAX_MEMBERS, which removes the bounds checks; a valid distribution
+// never holds a larger one.
+const ORDINAL_MASK: usize = MAX_MEMBERS - 1;
+const _: () = assert!(MAX_MEMBERS.is_power_of_two() && BURST.is_power_of_two());
+
+/// balance-xor: moves the burst's frames to the sub-burst of the member their hash selects
+/// and returns the set of sub-bursts used.
+#[inline(always)]
+fn by_hash(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
+    // One loop per policy, so that the hash inlines into it.
+    let ords = &mut st.choice;
+    match d.policy {
+        XmitHashPolicy::Layer2 => {
+            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::Layer2.hash(f))
+        }
+        XmitHashPolicy::Layer23 => {
+            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::Layer23.hash(f))
+        }
+        XmitHashPolicy::Layer34 => {
+            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::Layer34.hash(f))
+        }
+        XmitHashPolicy::Encap23 => {
+            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::Encap23.hash(f))
+        }
+        XmitHashPolicy::Encap34 => {
+            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::Encap34.hash(f))
+        }
+        XmitHashPolicy::VlanSrcMac => {
+            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::VlanSrcMac.hash(f))
+        }
+    }
+    scatter(st, burst, d.members)
+}
+
+/// balance-rr: moves the burst's frames to the sub-burst of their members and returns the set
+/// of sub-bursts used. IGMP frames go to the active member without advancing the counter, as
+/// in Linux's `bond_xmit_roundrobin_slave_get`.
+#[inline(always)]
+fn round_robin(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
+    // No prefetch pass here: each frame's check loads independently of the others, so the
+    // CPU overlaps them, and a separate pass measured slower (docs/NOTES.md).
+    let mut igmp = 0u32;
+    if d.active.is_some() {
+        for (i, &m) in burst.as_slice().iter().enumerate() {
+            // SAFETY: burst-owned mbuf.
+            igmp |= u32::from(unsafe { is_igmp_mbuf(m) }) << i;
+        }
+    }
+    if igmp == 0 && d.packets_per_slave == 1 && d.n_usable == d.members {
+        return deal(d, st, burst);
+    }
+    choose_round_robin(d, st, burst, igmp);
+    scatter(st, burst, d.members)
+}
+
+/// balance-rr with one packet per member, every member usable and no IGMP frame in the
+/// burst (the common case): frame `i` goes to member `(slot + 1 + i) % members`, so each
+/// member's frames are every `members`-th one and are copied with a stride, with nothing
+/// chosen or looked up per frame.
+#[inline(always)]
+fn deal(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
+    debug_assert!(st.subs.iter().all(Burst::is_empty));
+    let k = usize::from(d.members);
+    let frames = burst.as_slice();
+    let n = frames.len();
+    let slot = st.rr_slot as usize;
+    let mut o = if slot + 1 >= k { 0 } else { slot + 1 };
+    let mut used = 0u32;
+    for j in 0..k.min(n) {
+        // SAFETY: at most BURST frames in all; the length is set right after the copy.
+        let (slots, len) = unsafe { st.subs[o & ORDINAL_MASK].raw_parts() };
+        let mut w = 0usize;
+        let mut i = j;
+        while i < n {
+            slots[w & (BURST - 1)] = frames[i];
+            w += 1;
+            i += k;
+        }
+        *len = w;
+        used |= 1 << o;
+        o += 1;
+        if o == k {
+            o = 0;
+        }
+    }
+    st.rr_slot = ((slot + n) as u32) % (k as u32);
+    // SAFETY: every mbuf now belongs to a sub-burst.
+    unsafe { burst.forget_all() };
+    used
+}
+
+/// balance-rr in general: fills `st.choice` for the burst; bit `i` of `igmp` marks an IGMP
+/// frame.
+#[inline(always)]
+fn choose_round_robin(d: &Distribution, st: &mut BondTx, burst: &Burst, igmp: u32) {
+    let members = u32::from(d.members);
+    let frames = burst.as_slice();
+    let active = d.active.unwrap_or(0);
+    let ords = &mut st.choice;
+    if d.packets_per_slave == 0 {
+        let mut rng = st.rng;
+        for (i, o) in ords.iter_mut().take(frames.len()).enumerate() {
+            *o = if igmp & (1 << i) != 0 {
+                active
+            } else {
+                let r = (xorshift(&mut rng) % u64::from(members)) as usize;
+                d.rr_next[r & ORDINAL_MASK]
+            };
+        }
+        st.rng = rng;
+        return;
+    }
+    // Linux's counter is `id`, the member `(id / pps) % members`; kept as (member, packets
+    // sent to it) so that no frame pays for a division.
+    let pps = d.packets_per_slave;
+    let (mut slot, mut count) = (st.rr_slot, st.rr_count);
+    for (i, o) in ords.iter_mut().take(frames.len()).enumerate() {
+        if igmp & (1 << i) != 0 {
+            *o = active;
+            continue;
+        }
+        count += 1;
+        if count >= pps {
+            count = 0;
+            slot += 1;
+            if slot >= members {
+                slot = 0;
+            }
+        }
+        *o = d.rr_next[slot as usize & ORDINAL_MASK];
+    }
+    st.rr_slot = slot;
+    st.rr_count = count;
+}
+
+/// balance-xor: fills `ords` with the member each frame's hash selects.
+#[inline(always)]
+fn choose_by_hash(
+    d: &Distribution,
+    burst: &Burst,
+    ords: &mut [u8; BURST],
+    hash: impl Fn(&[u8]) -> u32,
+) {
+    prefetch_headers(burst);
+    for (o, &m) in ords.iter_mut().zip(burst.as_slice()) {
+        // SAFETY: burst-owned mbuf.
+        *o = d.reta.lookup(hash(unsafe { crate::mbuf::raw_data(m) }));
+    }
+}
+
+/// [`scatter`] for a bond of two members: every frame is written to both sub-bursts and only
+/// the chosen one's length advances, so that nothing per frame depends on memory.
+#[inline(always)]
+fn scatter_two(st: &mut BondTx, burst: &mut Burst) -> u32 {
+    let [a, b, ..] = &mut st.subs;
+    // SAFETY: as in `scatter`; both lengths are set before anything reads the sub-bursts.
+    let ((sa, _), (sb, _)) = unsafe { (a.raw_parts(), b.raw_parts()) };
+    let (mut la, mut lb) = (0usize, 0usize);
+    for (&o, &m) in st.choice.iter().zip(burst.as_slice()) {
+        sa[la & (BURST - 1)] = m;
+        sb[lb & (BURST - 1)] = m;
+        let to_b = usize::from(o & 1);
+        la += 1 - to_b;
+        lb += to_b;
+    }
+    // SAFETY: the first la and lb slots hold owned mbufs.
+    unsafe {
+        *a.raw_parts().1 = la;
+        *b.raw_parts().1 = lb;
+        burst.forget_all();
+    }
+    u32::from(la > 0) | u32::from(lb > 0) << 1
+}
+
+/// Moves frame `i` of `burst` to the sub-burst `st.choice[i]`, keeping their order, and
+/// returns the set of sub-bursts used (bit per ordinal). The sub-bursts are empty on entry
+/// (every transmit flushes them) and `burst` is empty afterwards.
+#[inline(always)]
+fn scatter(st: &mut BondTx, burst: &mut Burst, members: u8) -> u32 {
+    debug_assert!(st.subs.iter().all(Burst::is_empty));
+    if members == 2 {
+        return scatter_two(st, burst);
+    }
+    let mut lens = [0u8; MAX_MEMBERS];
+    let mut used = 0u32;
+    for (&o, &m) in st.choice.iter().zip(burst.as_slice()) {
+        let o = o as usize & ORDINAL_MASK;
+        // SAFETY: at most BURST frames in all, so no sub-burst slot index reaches BURST; the
+        // lengths are set below before anything reads the sub-bursts.
+        let (slots, _) = unsafe { st.subs[o].raw_parts() };
+        slots[lens[o] as usize & (BURST - 1)] = m;
+        lens[o] += 1;
+        used |= 1 << o;
+    }
+    let mut set = used;
+    while set != 0 {
+        let o = set.trailing_zeros() as usize;
+        set &= set - 1;
+        // SAFETY: the first lens[o] slots now hold owned mbufs.
+        *unsafe { st.subs[o].raw_parts() }.1 = usize::from(lens[o]);
+    }
+    // SAFETY: every mbuf now belongs to a sub-burst.
+    unsafe { burst.forget_all() };
+    used
+}
+
 /// Starts loading every frame's first cache line, so that the per-frame work that follows
-/// (hash, IGMP check) does not wait on memory one frame at a time.
+/// (the hash) does not wait on memory one frame at a time.
 #[inline(always)]
 fn prefetch_headers(burst: &Burst) {
     #[cfg(target_arch = "x86_64")]
@@ -269,19 +442,6 @@ fn prefetch_headers(burst: &Burst) {
             let p = ((*m).buf_addr as *const i8).add((*m).data_off as usize);
             core::arch::x86_64::_mm_prefetch(p, core::arch::x86_64::_MM_HINT_T0);
         }
-    }
-}
-
-/// Moves each frame of `burst` to the sub-burst of the member its hash selects.
-#[inline(always)]
-fn split_by_hash(d: &Distribution, st: &mut BondTx, burst: &Burst, hash: impl Fn(&[u8]) -> u32) {
-    prefetch_headers(burst);
-    for &m in burst.as_slice() {
-        // SAFETY: burst-owned mbuf.
-        let h = hash(unsafe { crate::mbuf::raw_data(m) });
-        let o = d.reta.lookup(h) as usize;
-        // SAFETY: ownership moves from `burst` to the sub-burst; the caller forgets `burst`.
-        unsafe { st.subs[o].push_or_free(m) };
     }
 }
 
@@ -356,6 +516,181 @@ const _: () = assert!(BURST <= u16::MAX as usize);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mbuf::Mbuf;
+    use crate::mempool::PktPool;
+    use crate::testing::{Rng, eal, uniq};
+
+    /// A 60-byte IPv4 frame carrying `seq` at bytes 40..44; IGMP when `igmp`, else UDP.
+    fn frame(seq: u32, igmp: bool, rng: &mut Rng) -> Vec<u8> {
+        let mut f = rng.bytes(60);
+        f[12] = 0x08;
+        f[13] = 0x00;
+        f[14] = 0x45;
+        f[20] = 0;
+        f[21] = 0;
+        f[23] = if igmp { 2 } else { 17 };
+        f[40..44].copy_from_slice(&seq.to_be_bytes());
+        f
+    }
+
+    fn seq_of(m: *mut dpdk_sys::rte_mbuf) -> u32 {
+        // SAFETY: a valid mbuf held by a sub-burst.
+        let d = unsafe { crate::mbuf::raw_data(m) };
+        u32::from_be_bytes(d[40..44].try_into().unwrap())
+    }
+
+    /// Each sub-burst's sequence numbers; empties (and frees) the sub-bursts.
+    fn drain(st: &mut BondTx, used: u32) -> Vec<Vec<u32>> {
+        st.subs
+            .iter_mut()
+            .enumerate()
+            .map(|(o, sub)| {
+                assert_eq!(
+                    used & (1 << o) != 0,
+                    !sub.is_empty(),
+                    "used set, ordinal {o}"
+                );
+                let v = sub.as_slice().iter().map(|&m| seq_of(m)).collect();
+                sub.free_all();
+                v
+            })
+            .collect()
+    }
+
+    fn burst_of(pool: &PktPool, frames: &[Vec<u8>]) -> Burst {
+        let mut b = Burst::new();
+        for f in frames {
+            b.push(Mbuf::from_bytes(pool, f).expect("mbuf"))
+                .unwrap_or_else(|_| panic!("burst full"));
+        }
+        b
+    }
+
+    fn ports(n: usize) -> Vec<(u16, u16)> {
+        (0..n as u16).map(|i| (i, i)).collect()
+    }
+
+    /// balance-rr against Linux's model (`bond_xmit_roundrobin_slave_get`): IGMP on the active
+    /// member without counting; otherwise `id += 1` and the member at or after
+    /// `(id / packets_per_slave) % members` that can transmit. Covers the strided fast path
+    /// (every member usable, one packet each, no IGMP) and the general one.
+    #[test]
+    fn round_robin_follows_the_linux_counter() {
+        let _g = eal();
+        let pool = PktPool::create(&uniq("rr"), 1023, 0, 2048, -1).unwrap();
+        let mut rng = Rng(0x5eed);
+        let mut seq = 0u32;
+        for members in 1..=5usize {
+            for pps in [1u32, 2, 3] {
+                for (down, active, igmp_share) in [
+                    (None, Some(0u8), 0),
+                    (None, Some(0), 4),
+                    (Some(1usize), None, 0),
+                    (None, Some(2), 3),
+                ] {
+                    if active.is_some_and(|a| usize::from(a) >= members)
+                        || down.is_some_and(|o| o >= members)
+                    {
+                        continue;
+                    }
+                    let mut d = Distribution::empty(
+                        TxMode::RoundRobin,
+                        XmitHashPolicy::Layer2,
+                        &ports(members),
+                    );
+                    let usable: Vec<bool> = (0..members).map(|o| Some(o) != down).collect();
+                    d.set_usable(&usable);
+                    d.active = active;
+                    d.packets_per_slave = pps;
+                    let mut st = BondTx::new(7);
+                    let mut id = 0u32;
+                    for _ in 0..40 {
+                        let n = 1 + rng.below(BURST);
+                        let mut want = vec![Vec::new(); MAX_MEMBERS];
+                        let frames: Vec<Vec<u8>> = (0..n)
+                            .map(|_| {
+                                let igmp = igmp_share > 0 && rng.below(igmp_share) == 0;
+                                let o = match active {
+                                    Some(a) if igmp => a,
+                                    _ => {
+                                        id += 1;
+                                        d.rr_next[((id / pps) % members as u32) as usize]
+                                    }
+                                };
+                                seq += 1;
+                                want[usize::from(o)].push(seq);
+                                frame(seq, igmp, &mut rng)
+                            })
+                            .collect();
+                        let mut b = burst_of(&pool, &frames);
+                        let used = round_robin(&d, &mut st, &mut b);
+                        assert!(b.is_empty());
+                        let got = drain(&mut st, used);
+                        assert_eq!(
+                            got, want,
+                            "members {members} pps {pps} down {down:?} active {active:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(pool.in_use(), 0, "no mbuf leaked");
+    }
+
+    /// balance-xor: every frame lands on the member the table gives for its hash, in order,
+    /// for bonds of one to sixteen members (two members take their own scatter).
+    #[test]
+    fn hash_split_follows_the_table_and_keeps_order() {
+        let _g = eal();
+        let pool = PktPool::create(&uniq("xs"), 1023, 0, 2048, -1).unwrap();
+        let mut rng = Rng(0xfeed);
+        let mut seq = 0u32;
+        for members in [1usize, 2, 3, 4, 7, 16] {
+            for policy in XmitHashPolicy::ALL {
+                let mut d = Distribution::empty(TxMode::Xor, policy, &ports(members));
+                d.set_usable(&vec![true; members]);
+                let mut st = BondTx::new(1);
+                for _ in 0..20 {
+                    let n = 1 + rng.below(BURST);
+                    let mut want = vec![Vec::new(); MAX_MEMBERS];
+                    let frames: Vec<Vec<u8>> = (0..n)
+                        .map(|_| {
+                            seq += 1;
+                            let f = frame(seq, false, &mut rng);
+                            want[usize::from(d.reta.lookup(policy.hash(&f)))].push(seq);
+                            f
+                        })
+                        .collect();
+                    let mut b = burst_of(&pool, &frames);
+                    let used = by_hash(&d, &mut st, &mut b);
+                    assert!(b.is_empty());
+                    assert_eq!(drain(&mut st, used), want, "{members} members, {policy}");
+                }
+            }
+        }
+        assert_eq!(pool.in_use(), 0, "no mbuf leaked");
+    }
+
+    #[test]
+    fn igmp_detection_reads_the_frame_only_when_it_is_long_enough() {
+        let _g = eal();
+        let pool = PktPool::create(&uniq("ig"), 63, 0, 2048, -1).unwrap();
+        let mut rng = Rng(3);
+        let check = |f: &[u8]| {
+            let m = Mbuf::from_bytes(&pool, f).unwrap();
+            // SAFETY: a valid mbuf, freed when `m` drops.
+            unsafe { is_igmp_mbuf(m.as_ptr()) }
+        };
+        let f = frame(1, true, &mut rng);
+        assert!(check(&f));
+        assert!(!check(&frame(1, false, &mut rng)));
+        assert!(!check(&f[..23]), "a runt frame is not IGMP");
+        let mut v6 = f.clone();
+        v6[12] = 0x86;
+        v6[13] = 0xdd;
+        assert!(!check(&v6));
+        assert_eq!(pool.in_use(), 0);
+    }
 
     #[test]
     fn rr_successor_skips_unusable_members() {
@@ -370,16 +705,5 @@ mod tests {
         d.set_usable(&[false, false, false, true]);
         assert_eq!(&d.rr_next[..4], &[3, 3, 3, 3]);
         assert!(d.is_usable(3) && !d.is_usable(0));
-    }
-
-    #[test]
-    fn igmp_detection() {
-        let mut f = vec![0u8; 60];
-        f[12] = 0x08;
-        f[23] = 2;
-        assert!(is_igmp(&f));
-        f[23] = 17;
-        assert!(!is_igmp(&f));
-        assert!(!is_igmp(&f[..20]));
     }
 }

@@ -156,6 +156,16 @@ impl Burst {
         &self.pkts[..self.len]
     }
 
+    /// The free slots and the count, for filling the burst in place.
+    ///
+    /// # Safety
+    /// Whoever fills slots must store owned, valid mbufs in `[len, len + k)` and then set the
+    /// count to `len + k` (at most [`BURST`]).
+    #[inline(always)]
+    pub unsafe fn raw_parts(&mut self) -> (&mut [RawMbuf; BURST], &mut usize) {
+        (&mut self.pkts, &mut self.len)
+    }
+
     /// The pointer array itself (for sending the same frames on several ports).
     #[inline]
     pub fn as_mut_ptr(&mut self) -> *mut RawMbuf {
