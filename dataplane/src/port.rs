@@ -341,6 +341,33 @@ impl Port {
         Ok(())
     }
 
+    /// Closes the port and removes its device, so that the same device string can be probed
+    /// again in this process (a closed port's device otherwise stays attached, and probing
+    /// it again fails).
+    pub fn detach(mut self) -> Result<()> {
+        let mut info = dpdk_sys::rte_eth_dev_info::default();
+        // SAFETY: valid port and out pointer.
+        let rc = unsafe { dpdk_sys::rte_eth_dev_info_get(self.id, &mut info) };
+        let device = if rc == 0 {
+            info.device
+        } else {
+            std::ptr::null_mut()
+        };
+        self.close()?;
+        if device.is_null() {
+            return Ok(());
+        }
+        // SAFETY: the device of the port just closed; DPDK frees it.
+        let rc = unsafe { dpdk_sys::rte_dev_remove(device) };
+        if rc != 0 {
+            return Err(Error::dpdk(
+                format!("port {}: removing its device", self.name),
+                rc,
+            ));
+        }
+        Ok(())
+    }
+
     /// Receives and frees everything waiting in every RX queue; returns how many were freed.
     /// Call it with no worker polling the port.
     pub fn drain_rx(&self) -> usize {
