@@ -3,7 +3,7 @@
 //! frames, and a failover run on `net_ring` members whose gap and loss agree with the fault.
 
 use control::bench::account::Accounts;
-use control::bench::dut::{BondSetup, Dut, Placement, Sink};
+use control::bench::dut::{BondSetup, Dut, External, Placement, Sink};
 use control::bench::engine::{Cut, End, GenLoop, Generator, Live, MemberRx};
 use control::bench::experiment::{self, Experiment, Setup};
 use control::bench::rate::{Pacer, Rate};
@@ -39,6 +39,7 @@ fn two_member_setup(mode: u8, policy: &str, miimon: u32, dut: Dut) -> Setup {
             extra: String::new(),
             sink: Sink::Ring,
         },
+        external: External::default(),
         place: Placement {
             control_core: usable[0],
             workers: vec![*usable.last().unwrap()],
@@ -355,6 +356,29 @@ fn bad_input_is_refused_before_anything_starts() {
             .unwrap_err()
             .contains("unknown device")
     );
+    // External devices: both ends named, and only for --dut external.
+    let ext = |tx: &str, rx: &[&str]| External {
+        tx: tx.into(),
+        rx: rx.iter().map(|r| r.to_string()).collect(),
+    };
+    let e = ext("", &[]).validate(&[Dut::External]).unwrap_err();
+    assert!(e.contains("--tx-device"), "{e}");
+    let e = ext("net_af_packet0,iface=a", &[])
+        .validate(&[Dut::External])
+        .unwrap_err();
+    assert!(e.contains("--rx-device"), "{e}");
+    let e = ext("net_af_packet0,iface=a", &["net_af_packet1,iface=b"])
+        .validate(&[Dut::Bondd])
+        .unwrap_err();
+    assert!(e.contains("--dut external"), "{e}");
+    let e = ext("x", &["net_af_packet1,iface=b", "net_af_packet1,iface=b"])
+        .validate(&[Dut::External])
+        .unwrap_err();
+    assert!(e.contains("twice"), "{e}");
+    ext("net_af_packet0,iface=a", &["net_af_packet0,iface=a"])
+        .validate(&[Dut::External, Dut::None])
+        .unwrap();
+    ext("", &[]).validate(&[Dut::Bondd]).unwrap();
 }
 
 /// 802.3ad: two bonds facing each other, `dut`'s own on both sides, at 100 kpps.

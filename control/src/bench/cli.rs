@@ -1,7 +1,7 @@
 //! The command line of `bondd bench run|rfc2544|failover`: arguments, their checks, and the
 //! output files.
 
-use super::dut::{BondSetup, Dut, Placement, Sink};
+use super::dut::{BondSetup, Dut, External, Placement, Sink};
 use super::experiment::{self, Experiment, Setup};
 use super::rate::Rate;
 use super::report::{Criteria, Report};
@@ -14,9 +14,18 @@ use std::time::Duration;
 /// What every experiment shares.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Common {
-    /// Devices under test, measured alternately: bondd, net_bonding, none (no bond).
+    /// Devices under test, measured alternately: bondd, net_bonding, none (no bond), external
+    /// (another process or box between --tx-device and --rx-device).
     #[arg(long, value_delimiter = ',', default_value = "bondd,net_bonding,none")]
     pub dut: Vec<String>,
+    /// `--dut external`: the DPDK device the generator transmits on, e.g.
+    /// "net_af_packet0,iface=veth0".
+    #[arg(long, default_value = "")]
+    pub tx_device: String,
+    /// `--dut external`: a DPDK device the frames come back on (repeat for each link; shares
+    /// are reported per device). May be the --tx-device itself.
+    #[arg(long)]
+    pub rx_device: Vec<String>,
     /// Bonding mode, by Linux name or number (0-4). 802.3ad measures two bonds facing each
     /// other (bondd against bondd, net_bonding against net_bonding), read behind the far one.
     #[arg(long, default_value = "balance-xor")]
@@ -233,6 +242,10 @@ fn setup(c: &Common) -> anyhow::Result<Setup> {
                 None => Sink::Ring,
             },
         },
+        external: External {
+            tx: c.tx_device.clone(),
+            rx: c.rx_device.clone(),
+        },
         place: Placement {
             control_core: control,
             workers,
@@ -348,11 +361,15 @@ fn describe(s: &Setup, c: &Common) -> serde_json::Value {
         "rx_core": s.cores.rx,
         "memory": s.place.memory,
         "sink": s.bond.sink,
-        "topology": if s.bond.facing() {
+        "topology": if s.duts == [Dut::External] {
+            "generator -> tx device -> external device -> rx devices, read at the rx devices"
+        } else if s.bond.facing() {
             "two bonds facing each other: src -> bond A => bond B -> dst, read at dst"
         } else {
             "src -> bond -> members, read at the members"
         },
+        "tx_device": s.external.tx,
+        "rx_devices": s.external.rx,
         "duts": s.duts.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
     })
 }
@@ -363,14 +380,25 @@ pub fn main(cmd: &BenchCmd) -> anyhow::Result<bool> {
     let (name, c, setup, exp) = plan(cmd)?;
     let results = experiment::execute(&setup, &exp)?;
     let mode = Mode::from_value(u64::from(setup.bond.mode)).map_or("?", |m| m.name());
+    let bond = if setup.duts == [Dut::External] {
+        format!(
+            "external device, {} -> {}",
+            dataplane::port::device_name(&setup.external.tx),
+            setup.external.rx_names().join(" + ")
+        )
+    } else {
+        format!(
+            "{mode}{}, {} members",
+            if setup.bond.hashes() {
+                format!(" {}", setup.bond.policy)
+            } else {
+                String::new()
+            },
+            setup.bond.members,
+        )
+    };
     let title = format!(
-        "{name}: {mode}{}, {} members, {} {} bytes, {} flows",
-        if setup.bond.hashes() {
-            format!(" {}", setup.bond.policy)
-        } else {
-            String::new()
-        },
-        setup.bond.members,
+        "{name}: {bond}, {} {} bytes, {} flows",
         setup.traffic.describe(),
         c.size,
         setup.traffic.flows()

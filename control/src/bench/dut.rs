@@ -7,6 +7,11 @@
 //! - `none`: the appliance forwarding the source straight to one `net_ring` port, the upper
 //!   bound.
 //!
+//! - `external`: whatever sits between two ports of this process and is not in it (another
+//!   process or another box, e.g. a bondd appliance): the generator transmits on one port
+//!   (`--tx-device`, e.g. `net_af_packet` on a veth) and the receiver reads one or more
+//!   (`--rx-device`, one per link the frames may come back on, reported like members).
+//!
 //! In 802.3ad (mode 4) a bond needs a partner, so `bondd` and `net_bonding` are built as two
 //! bonds facing each other instead (see [`super::facing`]); `none` stays as above.
 //!
@@ -20,7 +25,8 @@ use super::facing::{self, Crossed, Keeper};
 use super::trial::MemberCounts;
 use crate::appliance::Appliance;
 use crate::config::{Checked, Config};
-use dataplane::port::Port;
+use dataplane::mempool::PktPool;
+use dataplane::port::{Port, PortConfig};
 use dataplane::ring::Ring;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +38,7 @@ pub enum Dut {
     Bondd,
     NetBonding,
     None,
+    External,
 }
 
 impl std::str::FromStr for Dut {
@@ -41,8 +48,9 @@ impl std::str::FromStr for Dut {
             "bondd" => Ok(Dut::Bondd),
             "net_bonding" | "net-bonding" | "netbonding" => Ok(Dut::NetBonding),
             "none" | "plain" => Ok(Dut::None),
+            "external" => Ok(Dut::External),
             _ => Err(format!(
-                "unknown device under test {s:?} (known: bondd, net_bonding, none)"
+                "unknown device under test {s:?} (known: bondd, net_bonding, none, external)"
             )),
         }
     }
@@ -54,6 +62,7 @@ impl std::fmt::Display for Dut {
             Dut::Bondd => "bondd",
             Dut::NetBonding => "net_bonding",
             Dut::None => "none",
+            Dut::External => "external",
         })
     }
 }
@@ -166,6 +175,52 @@ impl BondSetup {
     }
 }
 
+/// The ports towards an external device under test (DPDK device strings).
+#[derive(Debug, Clone, Default)]
+pub struct External {
+    /// Where the generator transmits.
+    pub tx: String,
+    /// Where the frames come back, one port per link (the same port as `tx` is allowed).
+    pub rx: Vec<String>,
+}
+
+impl External {
+    /// Checks the ports against the devices under test.
+    pub fn validate(&self, duts: &[Dut]) -> Result<(), String> {
+        let wanted = duts.contains(&Dut::External);
+        match (wanted, self.tx.is_empty(), self.rx.is_empty()) {
+            (true, false, false) => {}
+            (true, _, _) => {
+                return Err("--dut external needs --tx-device and at least one \
+                            --rx-device (DPDK device strings, e.g. \
+                            net_af_packet0,iface=veth0)"
+                    .into());
+            }
+            (false, true, true) => {}
+            (false, _, _) => {
+                return Err("--tx-device and --rx-device are for --dut external".into());
+            }
+        }
+        if self.rx.len() > 8 {
+            return Err(format!("--rx-device given {} times: 1 to 8", self.rx.len()));
+        }
+        for (i, d) in self.rx.iter().enumerate() {
+            if self.rx[..i].contains(d) {
+                return Err(format!("--rx-device {d:?} given twice"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Report names of the receive ports: the device name, without its arguments.
+    pub fn rx_names(&self) -> Vec<String> {
+        self.rx
+            .iter()
+            .map(|d| dataplane::port::device_name(d).to_owned())
+            .collect()
+    }
+}
+
 /// Cores and memory for every DUT.
 #[derive(Debug, Clone)]
 pub struct Placement {
@@ -181,7 +236,8 @@ pub struct Rig {
     /// net_bonding in 802.3ad: bursts where the worker does not.
     keeper: Option<Keeper>,
     pub dut: Dut,
-    pub app: Appliance,
+    /// The appliance forwarding to the device (none for an external device).
+    pub app: Option<Appliance>,
     /// Where the generator hands frames.
     pub tx: Vec<End>,
     /// Per member: where its frames arrive, and its cut switch.
@@ -195,6 +251,8 @@ pub struct Rig {
     own_ports: Vec<Port>,
     /// Their rings (802.3ad), freed after the ports with whatever frames they still hold.
     own_rings: Vec<dataplane::ring::Ring>,
+    /// External device: the pool its receive ports fill, dropped after them.
+    own_pool: Option<PktPool>,
 }
 
 static RIGS: AtomicUsize = AtomicUsize::new(0);
@@ -208,6 +266,8 @@ fn config_text(
     k: usize,
     run_dir: &std::path::Path,
 ) -> Result<(String, Vec<String>), String> {
+    // An external device runs in no appliance of ours; this config only sets up EAL.
+    let dut = if dut == Dut::External { Dut::None } else { dut };
     if bond.facing() && dut != Dut::None {
         let nb_args = if dut == Dut::NetBonding {
             bond.net_bonding_args()?
@@ -258,7 +318,7 @@ fn config_text(
             }
             "bond0"
         }
-        Dut::None => {
+        Dut::None | Dut::External => {
             t += &format!("[[port]]\nname = \"eth0\"\ndevice = \"{}\"\n", members[0]);
             "eth0"
         }
@@ -308,9 +368,13 @@ impl Rig {
     pub fn start(
         dut: Dut,
         bond: &BondSetup,
+        external: &External,
         place: &Placement,
         run_dir: &std::path::Path,
     ) -> anyhow::Result<Rig> {
+        if dut == Dut::External {
+            return Rig::start_external(external);
+        }
         if bond.facing() && dut != Dut::None {
             return Rig::start_facing(dut, bond, place, run_dir);
         }
@@ -362,6 +426,7 @@ impl Rig {
                     )
                 })
                 .unzip(),
+            Dut::External => unreachable!("started by start_external"),
             Dut::Bondd | Dut::None => {
                 let n = if dut == Dut::None { 1 } else { bond.members };
                 let cfg = app.config();
@@ -396,7 +461,7 @@ impl Rig {
         };
         Ok(Rig {
             dut,
-            app,
+            app: Some(app),
             tx,
             members,
             member_ports,
@@ -405,6 +470,73 @@ impl Rig {
             keeper: None,
             own_ports,
             own_rings: Vec::new(),
+            own_pool: None,
+        })
+    }
+
+    /// An external device: the ports towards it, probed, configured with one queue each way
+    /// and started; no appliance of ours forwards anything.
+    fn start_external(ext: &External) -> anyhow::Result<Rig> {
+        let k = RIGS.fetch_add(1, Ordering::Relaxed);
+        let pool = PktPool::create(
+            &format!("bbx{}_{k}", std::process::id() % 100_000),
+            8191,
+            256,
+            dataplane::mempool::DEFAULT_DATA_ROOM,
+            -1,
+        )?;
+        let cfg = PortConfig {
+            rx_queues: 1,
+            tx_queues: 1,
+            rx_desc: 1024,
+            tx_desc: 1024,
+        };
+        let mut own_ports: Vec<Port> = Vec::new();
+        let mut id_of = |dev: &str| -> anyhow::Result<u16> {
+            if let Some(p) = own_ports.iter().find(|p| p.device() == dev) {
+                return Ok(p.id());
+            }
+            let mut p =
+                Port::probe(dev).map_err(|e| anyhow::anyhow!("external device {dev:?}: {e}"))?;
+            p.configure(&cfg, &pool)
+                .and_then(|()| p.start())
+                .map_err(|e| anyhow::anyhow!("external device {dev:?}: {e}"))?;
+            // Frames come back addressed to whatever the device under test sends them to.
+            let _ = p.set_promiscuous(true);
+            let id = p.id();
+            own_ports.push(p);
+            Ok(id)
+        };
+        let tx = id_of(&ext.tx)?;
+        let rx = ext
+            .rx
+            .iter()
+            .map(|d| id_of(d))
+            .collect::<anyhow::Result<Vec<u16>>>()?;
+        // Whatever arrived before the run (the kernel's own frames on a fresh veth) is not
+        // the generator's.
+        for p in &own_ports {
+            p.drain_rx();
+        }
+        let members = rx
+            .iter()
+            .map(|&id| MemberRx {
+                ends: vec![End::Port { id, queue: 0 }],
+                cut: Arc::new(Cut::default()),
+            })
+            .collect();
+        Ok(Rig {
+            dut: Dut::External,
+            app: None,
+            tx: vec![End::Port { id: tx, queue: 0 }],
+            members,
+            member_ports: rx,
+            member_names: ext.rx_names(),
+            member_counts: None,
+            keeper: None,
+            own_ports,
+            own_rings: Vec::new(),
+            own_pool: Some(pool),
         })
     }
 
@@ -470,7 +602,7 @@ impl Rig {
         // From here on every failure stops the rig in order (keeper, appliance, members).
         let mut rig = Rig {
             dut,
-            app,
+            app: Some(app),
             tx,
             members: vec![MemberRx {
                 ends,
@@ -482,6 +614,7 @@ impl Rig {
             keeper: None,
             own_ports,
             own_rings,
+            own_pool: None,
         };
         let ready = (|| {
             anyhow::ensure!(
@@ -489,9 +622,10 @@ impl Rig {
                 "no ring found for the source or the destination port"
             );
             if dut == Dut::NetBonding {
+                let app = rig.appliance();
                 let (a, b) = (
-                    rig.app.ports[port_of(&rig.app, "nbA")].id(),
-                    rig.app.ports[port_of(&rig.app, "nbB")].id(),
+                    app.ports[port_of(app, "nbA")].id(),
+                    app.ports[port_of(app, "nbB")].id(),
                 );
                 for id in [a, b] {
                     // SAFETY: a bonding port; plain setter.
@@ -544,7 +678,7 @@ impl Rig {
                 timeout.as_secs(),
                 states.join("; ")
             );
-            self.app.run_until(
+            self.appliance_mut().run_until(
                 &never,
                 Some(std::time::Duration::from_millis(20)),
                 None,
@@ -556,11 +690,12 @@ impl Rig {
     /// Whether both facing bonds distribute on every member, and each member's LACP state.
     fn lacp_state(&self) -> (bool, Vec<String>) {
         if self.dut != Dut::NetBonding {
-            return facing::bondd_state(&self.app);
+            return facing::bondd_state(self.appliance());
         }
         // nbA's members, then nbB's.
         let (a, b) = self.own_ports.split_at(self.own_ports.len() / 2);
-        let cfg = self.app.config();
+        let app = self.appliance();
+        let cfg = app.config();
         let mut ok = true;
         let mut states = Vec::new();
         for (name, members) in [("nbA", a), ("nbB", b)] {
@@ -569,7 +704,7 @@ impl Rig {
                 .ports
                 .iter()
                 .position(|e| e.name == name)
-                .map(|i| self.app.ports[i].id());
+                .map(|i| app.ports[i].id());
             let (o, s) = match bond {
                 Some(bond) => facing::net_bonding_state(name, bond, &ids),
                 None => (false, vec![format!("no port {name}")]),
@@ -580,15 +715,45 @@ impl Rig {
         (ok, states)
     }
 
-    /// Stops the DUT; fails if any mbuf of the appliance's pool was leaked.
+    /// The appliance of a DUT that has one (every one but an external device).
+    fn appliance(&self) -> &Appliance {
+        self.app
+            .as_ref()
+            .expect("this device under test runs in an appliance")
+    }
+
+    fn appliance_mut(&mut self) -> &mut Appliance {
+        self.app
+            .as_mut()
+            .expect("this device under test runs in an appliance")
+    }
+
+    /// Stops the DUT; fails if any mbuf of the appliance's pool (or of the external ports'
+    /// pool) was leaked.
     pub fn stop(self) -> anyhow::Result<()> {
         let Rig {
             app,
             keeper,
             own_ports,
             own_rings,
+            own_pool,
             ..
         } = self;
+        let Some(app) = app else {
+            // Removed, not only closed: the next repetition probes the same devices again.
+            for p in own_ports {
+                p.drain_rx();
+                p.detach()?;
+            }
+            if let Some(pool) = own_pool {
+                let leaked = pool.in_use();
+                anyhow::ensure!(
+                    leaked == 0,
+                    "{leaked} mbufs of the external ports' pool were never returned"
+                );
+            }
+            return Ok(());
+        };
         if let Some(k) = keeper {
             let stray = k.stop();
             if stray > 0 {

@@ -1,7 +1,7 @@
 //! The experiments: a fixed-rate run, an RFC 2544 zero-loss search and a failover run, each
 //! over one or more devices under test, alternated so that they share the machine's moods.
 
-use super::dut::{BondSetup, Dut, Placement, Rig};
+use super::dut::{BondSetup, Dut, External, Placement, Rig};
 use super::engine::Generator;
 use super::rate::Rate;
 use super::traffic::Traffic;
@@ -15,6 +15,8 @@ use std::time::Duration;
 pub struct Setup {
     pub traffic: Traffic,
     pub bond: BondSetup,
+    /// The ports towards `--dut external`.
+    pub external: External,
     pub place: Placement,
     pub cores: Cores,
     pub duts: Vec<Dut>,
@@ -75,6 +77,9 @@ impl Setup {
         self.bond
             .validate(&self.duts)
             .map_err(|e| anyhow::anyhow!(e))?;
+        self.external
+            .validate(&self.duts)
+            .map_err(|e| anyhow::anyhow!(e))?;
         anyhow::ensure!(!self.duts.is_empty(), "--dut: name at least one device");
         let mean = self.traffic.sizes.mean();
         let check_rate = |r: &Rate| r.pps(self.link_mbps, mean).map_err(|e| anyhow::anyhow!(e));
@@ -125,6 +130,11 @@ impl Setup {
                     "--dut none has a single link: a failover run needs a bond"
                 );
                 anyhow::ensure!(
+                    !self.duts.contains(&Dut::External),
+                    "--dut external: failover runs against an external device are not \
+                     measured yet (run and rfc2544 are)"
+                );
+                anyhow::ensure!(
                     self.bond.sink == super::dut::Sink::Ring,
                     "a failover run reads every frame, so it needs --sink ring, which \
                      net_bonding cannot use (measure bondd alone: --dut bondd)"
@@ -151,7 +161,7 @@ impl Setup {
     }
 
     fn copies(&self, dut: Dut) -> u64 {
-        if self.bond.mode == 3 && dut != Dut::None {
+        if self.bond.mode == 3 && !matches!(dut, Dut::None | Dut::External) {
             self.bond.members as u64
         } else {
             1
@@ -166,7 +176,7 @@ fn with_rig<T: Send>(
     run_dir: &std::path::Path,
     body: impl FnOnce(&Wiring) -> anyhow::Result<T> + Send,
 ) -> anyhow::Result<T> {
-    let mut rig = Rig::start(dut, &setup.bond, &setup.place, run_dir)?;
+    let mut rig = Rig::start(dut, &setup.bond, &setup.external, &setup.place, run_dir)?;
     let wiring = Wiring {
         tx: rig.tx.clone(),
         members: rig.members.clone(),
@@ -184,7 +194,15 @@ fn with_rig<T: Send>(
                 r
             })
             .expect("spawning the conductor thread");
-        rig.app.run_until(&done, None, None, &mut std::io::sink());
+        match rig.app.as_mut() {
+            Some(app) => app.run_until(&done, None, None, &mut std::io::sink()),
+            // An external device: nothing of ours to run meanwhile.
+            None => {
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
         h.join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the conductor thread panicked")))
     });
