@@ -12,35 +12,8 @@
 
 mod common;
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Kills a child by PID on drop (if it is still running).
-struct Proc(Option<Child>);
-
-impl Proc {
-    fn spawn(c: &mut Command) -> Proc {
-        Proc(Some(c.spawn().expect("spawn")))
-    }
-    fn signal(&self, sig: i32) {
-        if let Some(c) = &self.0 {
-            // SAFETY: kill(2) on our own child's PID.
-            unsafe { libc::kill(c.id() as i32, sig) };
-        }
-    }
-    fn wait(mut self) -> std::process::Output {
-        self.0.take().unwrap().wait_with_output().unwrap()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn out(args: &[&str]) -> String {
     let o = Command::new(args[0]).args(&args[1..]).output().unwrap();
@@ -62,17 +35,7 @@ fn failover_through_a_linux_bridge_with_real_hosts() {
     if !need_root("failover_through_a_linux_bridge_with_real_hosts") {
         return;
     }
-    for tool in ["tshark", "ping", "bridge"] {
-        assert!(
-            Command::new("which")
-                .arg(tool)
-                .output()
-                .unwrap()
-                .status
-                .success(),
-            "{tool} is needed (scripts/setup.sh test installs it)"
-        );
-    }
+    need_tools(&["tshark", "ping", "bridge"]);
     let s = Netns::new("bdps");
     let a = Netns::new("bdpa");
     let b = Netns::new("bdpb");

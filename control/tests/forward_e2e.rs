@@ -135,18 +135,17 @@ fn sigterm_stops_cleanly_with_final_counters() {
              [[forward]]\nfrom=\"a\"\nto=\"b\"\n[run]\nstats_period_ms=200\n"
         ),
     );
-    let child = bondd()
-        .arg("run")
-        .arg("--config")
-        .arg(&cfg)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = Proc::spawn(
+        bondd()
+            .arg("run")
+            .arg("--config")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    // SAFETY: plain kill(2) of our own child by PID.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let out = child.wait_with_output().unwrap();
+    child.signal(libc::SIGTERM);
+    let out = child.wait();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);

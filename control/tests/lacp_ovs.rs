@@ -107,21 +107,10 @@ impl Drop for Ovs {
     }
 }
 
-/// Kills bondd on drop if it is still running.
-struct Kill(Option<std::process::Child>);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// OVS with an active LACP bond (`lacp-time` = `ovs_time`, fast or slow) of two veth ends, and
 /// bondd (802.3ad, `options`) on the other ends, running for `duration` seconds.
 struct Rig {
-    child: Kill,
+    child: Proc,
     dir: TempDir,
     ovs: Ovs,
     bond: String,
@@ -129,15 +118,7 @@ struct Rig {
 }
 
 fn rig(options: &str, ovs_time: &str, duration: u32) -> Rig {
-    assert!(
-        Command::new("which")
-            .arg("ovs-vswitchd")
-            .output()
-            .unwrap()
-            .status
-            .success(),
-        "Open vSwitch is needed (scripts/setup.sh test installs it)"
-    );
+    need_tools(&["ovs-vswitchd"]);
     let dir = TempDir::new("ovs");
     let mut ovs = Ovs::start(&dir.0);
     let id = std::process::id() % 100_000;
@@ -214,15 +195,15 @@ run_dir = "{run}"
             duration = duration
         ),
     );
-    let child = bondd()
-        .args(["run", "--json", "--config"])
-        .arg(&cfg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = Proc::spawn(
+        bondd()
+            .args(["run", "--json", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     Rig {
-        child: Kill(Some(child)),
+        child,
         dir,
         ovs,
         bond,
@@ -388,15 +369,13 @@ run_dir = "{run}"
             run = dir.path("run").display()
         ),
     );
-    let child = Kill(Some(
+    let child = Proc::spawn(
         bondd()
             .args(["run", "--config"])
             .arg(&cfg)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    ));
+            .stderr(Stdio::null()),
+    );
     let status = || std::fs::read_to_string(dir.path("run").join("bond0")).unwrap_or_default();
     let t = Instant::now();
     while !(status().contains("Slave Interface: eth1")
@@ -500,7 +479,7 @@ run_dir = "{run}"
 
 fn active_scenario() {
     let Rig {
-        mut child,
+        child,
         dir,
         ovs,
         bond,
@@ -597,7 +576,7 @@ fn active_scenario() {
     );
     eprintln!("silent partner expired after {expired_after:?}");
 
-    let out = child.0.take().unwrap().wait_with_output().unwrap();
+    let out = child.wait();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);

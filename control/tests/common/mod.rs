@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 /// A directory unique to this test, removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -137,6 +137,51 @@ pub fn sh(args: &[&str]) {
         "{args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Asserts that each of `tools` is on the PATH.
+#[track_caller]
+pub fn need_tools(tools: &[&str]) {
+    for tool in tools {
+        assert!(
+            Command::new("which")
+                .arg(tool)
+                .output()
+                .unwrap()
+                .status
+                .success(),
+            "{tool} is needed (scripts/setup.sh test installs it)"
+        );
+    }
+}
+
+/// A child process, killed by PID on drop if it is still running.
+pub struct Proc(Option<Child>);
+
+impl Proc {
+    pub fn spawn(c: &mut Command) -> Proc {
+        Proc(Some(c.spawn().expect("spawn")))
+    }
+    /// Sends `sig` to the child by its PID.
+    pub fn signal(&self, sig: i32) {
+        if let Some(c) = &self.0 {
+            // SAFETY: kill(2) on our own child's PID.
+            unsafe { libc::kill(c.id() as i32, sig) };
+        }
+    }
+    /// Waits for the child to exit and collects its piped output.
+    pub fn wait(mut self) -> Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// Namespace tests need root. They fail loudly without it, unless explicitly skipped.
