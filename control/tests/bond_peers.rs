@@ -36,12 +36,10 @@ fn failover_through_a_linux_bridge_with_real_hosts() {
         return;
     }
     need_tools(&["tshark", "ping", "bridge"]);
-    let s = Netns::new("bdps");
-    let a = Netns::new("bdpa");
-    let b = Netns::new("bdpb");
+    let s = Netns::without_ipv6("bdps");
+    let a = Netns::without_ipv6("bdpa");
+    let b = Netns::without_ipv6("bdpb");
     for ns in [&s, &a, &b] {
-        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
         ns.exec(&["ip", "link", "set", "lo", "up"]);
     }
     sh(&[

@@ -60,21 +60,13 @@ fn af_packet_over_a_veth_pair_in_a_namespace() {
     if !need_root("af_packet_over_a_veth_pair_in_a_namespace") {
         return;
     }
-    let ns = Netns::new("bdfw");
-    // No IPv6 in the namespace: the kernel would otherwise add its own frames (MLD, RS).
-    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
-    ns.exec(&[
-        "ip", "link", "add", "bva", "type", "veth", "peer", "name", "bvb",
-    ]);
-    ns.exec(&["ip", "link", "set", "bva", "up"]);
-    ns.exec(&["ip", "link", "set", "bvb", "up"]);
+    let ns = Netns::with_veths("bdfw", "bva", "bvb", 1);
 
     let dir = TempDir::new("afp");
     let (inp, frames) = write_frames(&dir, 300);
     let out = dir.path("out.pcap");
     let tag = std::process::id();
-    // pcap file -> af_packet(bva) -> kernel veth -> af_packet(bvb) -> pcap file
+    // pcap file -> af_packet(bva0) -> kernel veth -> af_packet(bvb0) -> pcap file
     let cfg = dir.write(
         "c.toml",
         &format!(
@@ -84,10 +76,10 @@ name = "src"
 device = "net_pcap_s{tag},rx_pcap={}"
 [[port]]
 name = "va"
-device = "net_af_packet_a{tag},iface=bva"
+device = "net_af_packet_a{tag},iface=bva0"
 [[port]]
 name = "vb"
-device = "net_af_packet_b{tag},iface=bvb"
+device = "net_af_packet_b{tag},iface=bvb0"
 [[port]]
 name = "dst"
 device = "net_pcap_d{tag},tx_pcap={}"

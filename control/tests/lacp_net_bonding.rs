@@ -16,18 +16,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Deletes the veth pairs on drop.
-struct Links(Vec<String>);
-impl Drop for Links {
-    fn drop(&mut self) {
-        for l in &self.0 {
-            let _ = std::process::Command::new("ip")
-                .args(["link", "del", l])
-                .output();
-        }
-    }
-}
-
 #[test]
 fn negotiates_with_dpdk_net_bonding() {
     if !need_root("negotiates_with_dpdk_net_bonding") {
@@ -35,17 +23,8 @@ fn negotiates_with_dpdk_net_bonding() {
     }
     let _g = eal();
     let id = std::process::id() % 100_000;
-    let mut links = Links(Vec::new());
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for i in 0..2 {
-        let (a, b) = (format!("bdn{i}a{id}"), format!("bdn{i}b{id}"));
-        sh(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b]);
-        links.0.push(a.clone());
-        sh(&["ip", "link", "set", &a, "up"]);
-        sh(&["ip", "link", "set", &b, "up"]);
-        ours.push(a);
-        theirs.push(b);
-    }
+    let veths = VethPairs::new(2, |i| (format!("bdn{i}a{id}"), format!("bdn{i}b{id}")));
+    let (ours, theirs) = (&veths.ours, &veths.theirs);
 
     // DPDK's bond, mode 4, over af_packet ports on `theirs`.
     let pool = PktPool::create(&uniq("nbp"), 8191, 256, DEFAULT_DATA_ROOM, -1).unwrap();

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 struct Ovs {
     dir: PathBuf,
-    links: Vec<String>,
+    /// Veth pairs cabled to this OVS, removed after it stops.
+    veths: VethPairs,
 }
 
 impl Ovs {
@@ -34,7 +35,7 @@ impl Ovs {
     fn start(dir: &Path) -> Ovs {
         let ovs = Ovs {
             dir: dir.to_owned(),
-            links: Vec::new(),
+            veths: VethPairs::default(),
         };
         let db = dir.join("conf.db");
         ovs.run(
@@ -86,9 +87,6 @@ impl Drop for Ovs {
             .cmd("ovs-appctl")
             .args(["-t", "ovsdb-server", "exit"])
             .output();
-        for l in &self.links {
-            let _ = Command::new("ip").args(["link", "del", l]).output();
-        }
         // Belt and braces: kill what the pidfiles name, if that PID is still the daemon (not
         // a reused PID).
         for (p, comm) in [
@@ -123,17 +121,8 @@ fn rig(options: &str, ovs_time: &str, duration: u32) -> Rig {
     let mut ovs = Ovs::start(&dir.0);
     let id = std::process::id() % 100_000;
     let (br, bond) = (format!("bdbr{id}"), format!("bdob{id}"));
-    let mut ours = Vec::new();
-    let mut theirs = Vec::new();
-    for i in 0..2 {
-        let (a, b) = (format!("bda{i}x{id}"), format!("bdb{i}x{id}"));
-        sh(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b]);
-        ovs.links.push(a.clone());
-        sh(&["ip", "link", "set", &a, "up"]);
-        sh(&["ip", "link", "set", &b, "up"]);
-        ours.push(a);
-        theirs.push(b);
-    }
+    ovs.veths = VethPairs::new(2, |i| (format!("bda{i}x{id}"), format!("bdb{i}x{id}")));
+    let (ours, theirs) = (ovs.veths.ours.clone(), ovs.veths.theirs.clone());
     ovs.run(
         "ovs-vsctl",
         &[

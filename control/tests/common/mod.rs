@@ -108,17 +108,18 @@ impl Netns {
 }
 
 impl Netns {
-    /// A namespace with IPv6 off (the kernel would add its own frames: MLD, RS) and `n` veth
-    /// pairs `{a}{i}` <-> `{b}{i}`, all up.
-    pub fn with_veths(tag: &str, a: &str, b: &str, n: usize) -> Netns {
+    /// A namespace with IPv6 off: the kernel would otherwise add its own frames (MLD, RS).
+    pub fn without_ipv6(tag: &str) -> Netns {
         let ns = Netns::new(tag);
         ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
         ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+        ns
+    }
+    /// A namespace with IPv6 off and `n` veth pairs `{a}{i}` <-> `{b}{i}`, all up.
+    pub fn with_veths(tag: &str, a: &str, b: &str, n: usize) -> Netns {
+        let ns = Netns::without_ipv6(tag);
         for i in 0..n {
-            let (x, y) = (format!("{a}{i}"), format!("{b}{i}"));
-            ns.exec(&["ip", "link", "add", &x, "type", "veth", "peer", "name", &y]);
-            ns.exec(&["ip", "link", "set", &x, "up"]);
-            ns.exec(&["ip", "link", "set", &y, "up"]);
+            add_veth_pair(|args| ns.exec(args), &format!("{a}{i}"), &format!("{b}{i}"));
         }
         ns
     }
@@ -127,6 +128,45 @@ impl Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+/// Adds the veth pair `a` <-> `b` and sets both ends up, running each `ip` command with `run`
+/// (directly, or inside a namespace).
+fn add_veth_pair(run: impl Fn(&[&str]), a: &str, b: &str) {
+    run(&["ip", "link", "add", a, "type", "veth", "peer", "name", b]);
+    run(&["ip", "link", "set", a, "up"]);
+    run(&["ip", "link", "set", b, "up"]);
+}
+
+/// Veth pairs in the test's own namespace, `ours[i]` <-> `theirs[i]`, all up; deleted by their
+/// (process-unique) names on drop.
+#[derive(Default)]
+pub struct VethPairs {
+    pub ours: Vec<String>,
+    pub theirs: Vec<String>,
+}
+
+impl VethPairs {
+    /// `n` pairs, pair `i` named `names(i)`.
+    pub fn new(n: usize, names: impl Fn(usize) -> (String, String)) -> VethPairs {
+        let mut v = VethPairs::default();
+        for i in 0..n {
+            let (a, b) = names(i);
+            // Recorded first, so that the pair is deleted even if a step below fails.
+            v.ours.push(a.clone());
+            v.theirs.push(b.clone());
+            add_veth_pair(sh, &a, &b);
+        }
+        v
+    }
+}
+
+impl Drop for VethPairs {
+    fn drop(&mut self) {
+        for l in &self.ours {
+            let _ = Command::new("ip").args(["link", "del", l]).output();
+        }
     }
 }
 
