@@ -9,7 +9,6 @@
 mod common;
 use common::TempDir;
 use control::appliance::Appliance;
-use control::config::Config;
 use dataplane::hash::XmitHashPolicy;
 use dataplane::mbuf::Mbuf;
 use dataplane::mempool::{DEFAULT_DATA_ROOM, PktPool};
@@ -55,9 +54,7 @@ fn rig_dir(bond: &str, n: usize, workers: &[usize], extra: &str, direction: &str
          [run]\nstats_period_ms = 0\nrun_dir = \"{}\"\n{extra}",
         dir.0.display()
     );
-    let cfg = Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
-    let checked = cfg.check(&dataplane::worker::usable_cores()).unwrap();
-    let app = Appliance::start(checked).unwrap();
+    let app = common::start_appliance(&text);
     let pool = PktPool::create(&uniq("tp"), 8191, 0, DEFAULT_DATA_ROOM, -1).unwrap();
     Rig {
         app: Some(app),

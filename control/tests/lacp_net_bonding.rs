@@ -6,8 +6,6 @@
 
 mod common;
 use common::*;
-use control::appliance::Appliance;
-use control::config::Config;
 use dataplane::mempool::{DEFAULT_DATA_ROOM, PktPool};
 use dataplane::port::Port;
 use dataplane::testing::{eal, uniq};
@@ -103,11 +101,7 @@ run_dir = "{run}"
         a1 = ours[1],
         run = dir.0.display()
     );
-    let checked = Config::parse(&text, std::path::Path::new("t.toml"))
-        .unwrap()
-        .check(&dataplane::worker::usable_cores())
-        .unwrap();
-    let mut app = Appliance::start(checked).unwrap();
+    let mut app = start_appliance(&text);
     let status = || std::fs::read_to_string(dir.0.join("bond0")).unwrap_or_default();
     let t = std::time::Instant::now();
     let never = AtomicBool::new(false);

@@ -239,6 +239,16 @@ pub fn need_root(test: &str) -> bool {
     true
 }
 
+/// Parses config `text`, checks it against this machine's cores and starts the appliance
+/// in-process.
+pub fn start_appliance(text: &str) -> control::appliance::Appliance {
+    let checked = control::config::Config::parse(text, Path::new("t.toml"))
+        .unwrap()
+        .check(&dataplane::worker::usable_cores())
+        .unwrap();
+    control::appliance::Appliance::start(checked).unwrap()
+}
+
 /// Frame `i` for the tests: Ethernet/IPv4/UDP with a recognisable source MAC, size varying
 /// from 60 to 1514 bytes.
 pub fn test_frame(i: usize) -> Vec<u8> {
