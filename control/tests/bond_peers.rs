@@ -74,12 +74,7 @@ name = "bond0"
 mac = "{BOND_MAC}"
 options = "mode=active-backup miimon=10 primary=eth0 num_grat_arp=3 peer_notif_delay=50"
 ipaddr = ["10.77.0.10/24"]
-[[bond.member]]
-name = "eth0"
-device = "net_tap_a{tag},iface=bt0"
-[[bond.member]]
-name = "eth1"
-device = "net_tap_b{tag},iface=bt1"
+{members}
 [[forward]]
 from = "lan"
 to = "bond0"
@@ -87,7 +82,8 @@ to = "bond0"
 stats_period_ms = 0
 run_dir = "{}"
 "#,
-            dir.0.display()
+            dir.0.display(),
+            members = bond_members("eth", 2, |i| format!("net_tap_bt{i}{tag},iface=bt{i}")),
         ),
     );
     let bondd = Proc::spawn(

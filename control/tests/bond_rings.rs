@@ -46,9 +46,7 @@ fn rig_dir(bond: &str, n: usize, workers: &[usize], extra: &str, direction: &str
         "[cores]\ncontrol = 0\nworkers = {workers:?}\n[[port]]\nname = \"lan\"\ndevice = \"{lan}\"\n\
          [[bond]]\nname = \"bond0\"\n{bond}\n"
     );
-    for (i, m) in members.iter().enumerate() {
-        text += &format!("[[bond.member]]\nname = \"eth{i}\"\ndevice = \"{m}\"\n");
-    }
+    text += &common::bond_members("eth", n, |i| members[i].clone());
     text += &format!(
         "[[forward]]\n{direction}\nbidirectional = false\n\
          [run]\nstats_period_ms = 0\nrun_dir = \"{}\"\n{extra}",

@@ -85,20 +85,16 @@ workers = [1]
 name = "bond0"
 mac = "02:bd:0d:00:00:01"
 options = "mode=802.3ad miimon=10 lacp_rate=fast"
-[[bond.member]]
-name = "eth0"
-device = "net_af_packet_{u0},iface={a0}"
-[[bond.member]]
-name = "eth1"
-device = "net_af_packet_{u1},iface={a1}"
+{members}
 [run]
 stats_period_ms = 0
 run_dir = "{run}"
 "#,
-        u0 = uniq("o"),
-        u1 = uniq("o"),
-        a0 = ours[0],
-        a1 = ours[1],
+        members = bond_members("eth", 2, |i| format!(
+            "net_af_packet_{},iface={}",
+            uniq("o"),
+            ours[i]
+        )),
         run = dir.0.display()
     );
     let mut app = start_appliance(&text);

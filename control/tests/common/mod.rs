@@ -239,6 +239,19 @@ pub fn need_root(test: &str) -> bool {
     true
 }
 
+/// The `[[bond.member]]` sections of a test config: members `{name}0`, `{name}1`, … on the
+/// DPDK devices `device(0)`, `device(1)`, ….
+pub fn bond_members(name: &str, n: usize, device: impl Fn(usize) -> String) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "[[bond.member]]\nname = \"{name}{i}\"\ndevice = \"{}\"\n",
+                device(i)
+            )
+        })
+        .collect()
+}
+
 /// Parses config `text`, checks it against this machine's cores and starts the appliance
 /// in-process.
 pub fn start_appliance(text: &str) -> control::appliance::Appliance {
