@@ -75,6 +75,35 @@ impl Ovs {
         );
         ovs
     }
+    /// Adds bridge `br` (userspace datapath) with `bond` of the two ports `members`: active
+    /// LACP, balance-tcp, `lacp-time` = `lacp_time` (fast or slow).
+    fn add_lacp_bond(&self, br: &str, bond: &str, members: &[String], lacp_time: &str) {
+        self.run(
+            "ovs-vsctl",
+            &[
+                "add-br",
+                br,
+                "--",
+                "set",
+                "bridge",
+                br,
+                "datapath_type=netdev",
+                "--",
+                "add-bond",
+                br,
+                bond,
+                &members[0],
+                &members[1],
+                "lacp=active",
+                "bond_mode=balance-tcp",
+                "--",
+                "set",
+                "port",
+                bond,
+                &format!("other_config:lacp-time={lacp_time}"),
+            ],
+        );
+    }
 }
 
 impl Drop for Ovs {
@@ -105,6 +134,57 @@ impl Drop for Ovs {
     }
 }
 
+/// Writes bondd's config in `dir`: port `src` (net_pcap `{src}`) replays 256 flows in a loop
+/// into `bond0` (`mac`, `options`), whose members eth0 and eth1 are the DPDK devices `{pmd}0`
+/// and `{pmd}1` on the interfaces `ifaces`; bondd runs `duration` s, its files in `dir/run`.
+fn config(
+    dir: &TempDir,
+    (src, mac, options): (&str, &str, &str),
+    (pmd, ifaces): (&str, &[String]),
+    duration: u32,
+) -> PathBuf {
+    let pcap = flows_pcap(dir, "in.pcap", 256);
+    let tag = std::process::id();
+    dir.write(
+        "c.toml",
+        &format!(
+            r#"
+[[port]]
+name = "src"
+device = "net_pcap_{src}{tag},rx_pcap={pcap},infinite_rx=1"
+[[bond]]
+name = "bond0"
+mac = "{mac}"
+options = "{options}"
+{members}
+[[forward]]
+from = "src"
+to = "bond0"
+[run]
+stats_period_ms = 0
+duration_s = {duration}
+run_dir = "{run}"
+"#,
+            pcap = pcap.display(),
+            members = bond_members("eth", 2, |i| format!("{pmd}{i}{tag},iface={}", ifaces[i])),
+            run = dir.path("run").display(),
+        ),
+    )
+}
+
+/// Whether member `m`'s actor state in the status file `st` (the first "port state" of its
+/// section) says Distributing (0x20).
+fn member_distributing(st: &str, m: &str) -> bool {
+    st.split(&format!("Slave Interface: {m}"))
+        .nth(1)
+        .and_then(|sec| {
+            sec.lines()
+                .find_map(|l| l.trim().strip_prefix("port state: "))
+        })
+        .and_then(|v| v.parse::<u8>().ok())
+        .is_some_and(|v| v & 0x20 != 0)
+}
+
 /// OVS with an active LACP bond (`lacp-time` = `ovs_time`, fast or slow) of two veth ends, and
 /// bondd (802.3ad, `options`) on the other ends, running for `duration` seconds.
 struct Rig {
@@ -123,66 +203,13 @@ fn rig(options: &str, ovs_time: &str, duration: u32) -> Rig {
     let (br, bond) = (format!("bdbr{id}"), format!("bdob{id}"));
     ovs.veths = VethPairs::new(2, |i| (format!("bda{i}x{id}"), format!("bdb{i}x{id}")));
     let (ours, theirs) = (ovs.veths.ours.clone(), ovs.veths.theirs.clone());
-    ovs.run(
-        "ovs-vsctl",
-        &[
-            "add-br",
-            &br,
-            "--",
-            "set",
-            "bridge",
-            &br,
-            "datapath_type=netdev",
-            "--",
-            "add-bond",
-            &br,
-            &bond,
-            &theirs[0],
-            &theirs[1],
-            "lacp=active",
-            "bond_mode=balance-tcp",
-            "--",
-            "set",
-            "port",
-            &bond,
-            &format!("other_config:lacp-time={ovs_time}"),
-        ],
-    );
+    ovs.add_lacp_bond(&br, &bond, &theirs, ovs_time);
 
-    let pcap = flows_pcap(&dir, "in.pcap", 256);
-    let tag = std::process::id();
-    let cfg = dir.write(
-        "c.toml",
-        &format!(
-            r#"
-[[port]]
-name = "src"
-device = "net_pcap_os{tag},rx_pcap={pcap},infinite_rx=1"
-[[bond]]
-name = "bond0"
-mac = "02:bd:0c:00:00:01"
-options = "{options}"
-[[bond.member]]
-name = "eth0"
-device = "net_af_packet_o0{tag},iface={a0}"
-[[bond.member]]
-name = "eth1"
-device = "net_af_packet_o1{tag},iface={a1}"
-[[forward]]
-from = "src"
-to = "bond0"
-[run]
-stats_period_ms = 0
-duration_s = {duration}
-run_dir = "{run}"
-"#,
-            pcap = pcap.display(),
-            a0 = ours[0],
-            a1 = ours[1],
-            run = dir.path("run").display(),
-            options = options,
-            duration = duration
-        ),
+    let cfg = config(
+        &dir,
+        ("os", "02:bd:0c:00:00:01", options),
+        ("net_af_packet_o", &ours),
+        duration,
     );
     let child = Proc::spawn(
         bondd()
@@ -325,38 +352,15 @@ fn carrier_scenario() {
     let dir = TempDir::new("ovstap");
     let id = std::process::id() % 100_000;
     let taps: Vec<String> = (0..2).map(|i| format!("bdt{i}x{id}")).collect();
-    let pcap = flows_pcap(&dir, "in.pcap", 256);
-    let tag = std::process::id();
-    let cfg = dir.write(
-        "c.toml",
-        &format!(
-            r#"
-[[port]]
-name = "src"
-device = "net_pcap_ot{tag},rx_pcap={pcap},infinite_rx=1"
-[[bond]]
-name = "bond0"
-mac = "02:bd:0c:00:00:02"
-options = "mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4"
-[[bond.member]]
-name = "eth0"
-device = "net_tap_ot0{tag},iface={t0}"
-[[bond.member]]
-name = "eth1"
-device = "net_tap_ot1{tag},iface={t1}"
-[[forward]]
-from = "src"
-to = "bond0"
-[run]
-stats_period_ms = 0
-duration_s = 20
-run_dir = "{run}"
-"#,
-            pcap = pcap.display(),
-            t0 = taps[0],
-            t1 = taps[1],
-            run = dir.path("run").display()
+    let cfg = config(
+        &dir,
+        (
+            "ot",
+            "02:bd:0c:00:00:02",
+            "mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4",
         ),
+        ("net_tap_ot", &taps),
+        20,
     );
     let child = Proc::spawn(
         bondd()
@@ -385,41 +389,7 @@ run_dir = "{run}"
     std::fs::create_dir_all(&ovs_dir).unwrap();
     let ovs = Ovs::start(&ovs_dir);
     let (br, bond) = (format!("bdbt{id}"), format!("bdot{id}"));
-    ovs.run(
-        "ovs-vsctl",
-        &[
-            "add-br",
-            &br,
-            "--",
-            "set",
-            "bridge",
-            &br,
-            "datapath_type=netdev",
-            "--",
-            "add-bond",
-            &br,
-            &bond,
-            &taps[0],
-            &taps[1],
-            "lacp=active",
-            "bond_mode=balance-tcp",
-            "--",
-            "set",
-            "port",
-            &bond,
-            "other_config:lacp-time=fast",
-        ],
-    );
-    let member_distributing = |st: &str, m: &str| {
-        st.split(&format!("Slave Interface: {m}"))
-            .nth(1)
-            .and_then(|sec| {
-                sec.lines()
-                    .find_map(|l| l.trim().strip_prefix("port state: "))
-            })
-            .and_then(|v| v.parse::<u8>().ok())
-            .is_some_and(|v| v & 0x20 != 0)
-    };
+    ovs.add_lacp_bond(&br, &bond, &taps, "fast");
     let t = Instant::now();
     while !(member_distributing(&status(), "eth0") && member_distributing(&status(), "eth1")) {
         assert!(
@@ -532,19 +502,10 @@ fn active_scenario() {
     let t_cut = Instant::now();
     sh(&["ip", "link", "set", &theirs[1], "down"]);
     let status = || std::fs::read_to_string(dir.path("run").join("bond0")).unwrap_or_default();
-    // eth1's actor state (the first "port state" of its section) loses Distributing (0x20)
-    // when its receive machine expires; the port stays attached until it is defaulted, as in
-    // Linux, so the aggregator's port count is not the signal.
-    let eth1_distributing = |st: &str| {
-        st.split("Slave Interface: eth1")
-            .nth(1)
-            .and_then(|sec| {
-                sec.lines()
-                    .find_map(|l| l.trim().strip_prefix("port state: "))
-            })
-            .and_then(|v| v.parse::<u8>().ok())
-            .is_some_and(|v| v & 0x20 != 0)
-    };
+    // eth1's actor state loses Distributing when its receive machine expires; the port stays
+    // attached until it is defaulted, as in Linux, so the aggregator's port count is not the
+    // signal.
+    let eth1_distributing = |st: &str| member_distributing(st, "eth1");
     assert!(
         eth1_distributing(&status()),
         "eth1 distributing before the cut:\n{}",
