@@ -12,35 +12,8 @@
 
 mod common;
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Kills a child by PID on drop (if it is still running).
-struct Proc(Option<Child>);
-
-impl Proc {
-    fn spawn(c: &mut Command) -> Proc {
-        Proc(Some(c.spawn().expect("spawn")))
-    }
-    fn signal(&self, sig: i32) {
-        if let Some(c) = &self.0 {
-            // SAFETY: kill(2) on our own child's PID.
-            unsafe { libc::kill(c.id() as i32, sig) };
-        }
-    }
-    fn wait(mut self) -> std::process::Output {
-        self.0.take().unwrap().wait_with_output().unwrap()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn out(args: &[&str]) -> String {
     let o = Command::new(args[0]).args(&args[1..]).output().unwrap();
@@ -62,23 +35,11 @@ fn failover_through_a_linux_bridge_with_real_hosts() {
     if !need_root("failover_through_a_linux_bridge_with_real_hosts") {
         return;
     }
-    for tool in ["tshark", "ping", "bridge"] {
-        assert!(
-            Command::new("which")
-                .arg(tool)
-                .output()
-                .unwrap()
-                .status
-                .success(),
-            "{tool} is needed (scripts/setup.sh test installs it)"
-        );
-    }
-    let s = Netns::new("bdps");
-    let a = Netns::new("bdpa");
-    let b = Netns::new("bdpb");
+    need_tools(&["tshark", "ping", "bridge"]);
+    let s = Netns::without_ipv6("bdps");
+    let a = Netns::without_ipv6("bdpa");
+    let b = Netns::without_ipv6("bdpb");
     for ns in [&s, &a, &b] {
-        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
         ns.exec(&["ip", "link", "set", "lo", "up"]);
     }
     sh(&[
@@ -113,12 +74,7 @@ name = "bond0"
 mac = "{BOND_MAC}"
 options = "mode=active-backup miimon=10 primary=eth0 num_grat_arp=3 peer_notif_delay=50"
 ipaddr = ["10.77.0.10/24"]
-[[bond.member]]
-name = "eth0"
-device = "net_tap_a{tag},iface=bt0"
-[[bond.member]]
-name = "eth1"
-device = "net_tap_b{tag},iface=bt1"
+{members}
 [[forward]]
 from = "lan"
 to = "bond0"
@@ -126,7 +82,8 @@ to = "bond0"
 stats_period_ms = 0
 run_dir = "{}"
 "#,
-            dir.0.display()
+            dir.0.display(),
+            members = bond_members("eth", 2, |i| format!("net_tap_bt{i}{tag},iface=bt{i}")),
         ),
     );
     let bondd = Proc::spawn(

@@ -9,7 +9,6 @@
 mod common;
 use common::TempDir;
 use control::appliance::Appliance;
-use control::config::Config;
 use dataplane::hash::XmitHashPolicy;
 use dataplane::mbuf::Mbuf;
 use dataplane::mempool::{DEFAULT_DATA_ROOM, PktPool};
@@ -47,17 +46,13 @@ fn rig_dir(bond: &str, n: usize, workers: &[usize], extra: &str, direction: &str
         "[cores]\ncontrol = 0\nworkers = {workers:?}\n[[port]]\nname = \"lan\"\ndevice = \"{lan}\"\n\
          [[bond]]\nname = \"bond0\"\n{bond}\n"
     );
-    for (i, m) in members.iter().enumerate() {
-        text += &format!("[[bond.member]]\nname = \"eth{i}\"\ndevice = \"{m}\"\n");
-    }
+    text += &common::bond_members("eth", n, |i| members[i].clone());
     text += &format!(
         "[[forward]]\n{direction}\nbidirectional = false\n\
          [run]\nstats_period_ms = 0\nrun_dir = \"{}\"\n{extra}",
         dir.0.display()
     );
-    let cfg = Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
-    let checked = cfg.check(&dataplane::worker::usable_cores()).unwrap();
-    let app = Appliance::start(checked).unwrap();
+    let app = common::start_appliance(&text);
     let pool = PktPool::create(&uniq("tp"), 8191, 0, DEFAULT_DATA_ROOM, -1).unwrap();
     Rig {
         app: Some(app),
@@ -134,6 +129,12 @@ impl Rig {
     fn status(&self) -> String {
         std::fs::read_to_string(self.dir.0.join("bond0")).unwrap()
     }
+    /// Asserts that the status file says `needle`.
+    #[track_caller]
+    fn assert_status(&self, needle: &str) {
+        let st = self.status();
+        assert!(st.contains(needle), "{st}");
+    }
     fn events(&mut self) -> Vec<String> {
         self.app().bonds()[0]
             .events
@@ -147,6 +148,16 @@ impl Rig {
         assert_eq!(report.mbufs_in_use_after_shutdown, 0);
         assert_eq!(self.pool.in_use(), 0, "every injected mbuf came back");
     }
+}
+
+/// `[[run.event]]` sections: each (`at_s`, `action`, `port`), e.g. `(0.3, "link-down", "eth0")`.
+fn link_events(events: &[(f64, &str, &str)]) -> String {
+    events
+        .iter()
+        .map(|(at, action, port)| {
+            format!("[[run.event]]\nat_s = {at:?}\naction = \"{action}\"\nport = \"{port}\"\n")
+        })
+        .collect()
 }
 
 fn flows(n: u32) -> Vec<Vec<u8>> {
@@ -199,11 +210,7 @@ fn active_backup_uses_one_member() {
     settle(&mut r);
     assert_eq!(r.data(0).len(), 0);
     assert_eq!(r.data(1).len(), 200, "everything on the primary");
-    assert!(
-        r.status().contains("Currently Active Slave: eth1"),
-        "{}",
-        r.status()
-    );
+    r.assert_status("Currently Active Slave: eth1");
     r.finish();
 }
 
@@ -277,8 +284,7 @@ fn failover_and_primary_reselection_with_peer_notification() {
         "mode = \"active-backup\"\nmiimon = 5\nprimary = \"eth0\"\nnum_grat_arp = 2\nipaddr = [\"192.0.2.7\"]",
         2,
         &[1],
-        "[[run.event]]\nat_s = 0.3\naction = \"link-down\"\nport = \"eth0\"\n\
-         [[run.event]]\nat_s = 0.6\naction = \"link-up\"\nport = \"eth0\"\n",
+        &link_events(&[(0.3, "link-down", "eth0"), (0.6, "link-up", "eth0")]),
     );
     let batch = |k: u32| -> Vec<Vec<u8>> {
         (0..100)
@@ -291,18 +297,10 @@ fn failover_and_primary_reselection_with_peer_notification() {
     assert_eq!(garps.len(), 2, "two gratuitous ARPs at startup");
     r.inject(&batch(1), 0);
     r.run_to(0.45); // eth0 went down at 0.3 and the monitor noticed within 5 ms
-    assert!(
-        r.status().contains("Currently Active Slave: eth1"),
-        "{}",
-        r.status()
-    );
+    r.assert_status("Currently Active Slave: eth1");
     r.inject(&batch(2), 0);
     r.run_to(0.85); // eth0 back at 0.6, primary with reselect=always takes over
-    assert!(
-        r.status().contains("Currently Active Slave: eth0"),
-        "{}",
-        r.status()
-    );
+    r.assert_status("Currently Active Slave: eth0");
     r.inject(&batch(3), 0);
     settle(&mut r);
 
@@ -360,15 +358,10 @@ fn primary_reselect_failure_keeps_the_backup() {
         "mode = 1\nmiimon = 5\nprimary = \"eth0\"\nprimary_reselect = \"failure\"",
         2,
         &[1],
-        "[[run.event]]\nat_s = 0.1\naction = \"link-down\"\nport = \"eth0\"\n\
-         [[run.event]]\nat_s = 0.2\naction = \"link-up\"\nport = \"eth0\"\n",
+        &link_events(&[(0.1, "link-down", "eth0"), (0.2, "link-up", "eth0")]),
     );
     r.run(300);
-    assert!(
-        r.status().contains("Currently Active Slave: eth1"),
-        "{}",
-        r.status()
-    );
+    r.assert_status("Currently Active Slave: eth1");
     r.finish();
 }
 
@@ -379,31 +372,18 @@ fn downdelay_and_updelay_hold_the_change_back() {
         "mode = 1\nmiimon = 10\ndowndelay = 200\nupdelay = 200",
         2,
         &[1],
-        "[[run.event]]\nat_s = 0.2\naction = \"link-down\"\nport = \"eth0\"\n\
-         [[run.event]]\nat_s = 0.8\naction = \"link-up\"\nport = \"eth0\"\n",
+        &link_events(&[(0.2, "link-down", "eth0"), (0.8, "link-up", "eth0")]),
     );
     r.run_to(0.3); // 100 ms into the downdelay
     assert!(
         r.status().contains("Currently Active Slave: eth0"),
         "still eth0 during downdelay"
     );
-    assert!(
-        r.status().contains("MII Status: going down"),
-        "{}",
-        r.status()
-    );
+    r.assert_status("MII Status: going down");
     r.run_to(0.55); // 350 ms after the loss: past the downdelay
-    assert!(
-        r.status().contains("Currently Active Slave: eth1"),
-        "{}",
-        r.status()
-    );
+    r.assert_status("Currently Active Slave: eth1");
     r.run_to(0.9); // 100 ms into the updelay
-    assert!(
-        r.status().contains("MII Status: going back"),
-        "{}",
-        r.status()
-    );
+    r.assert_status("MII Status: going back");
     r.run_to(1.15); // past the updelay
     let eth0 = r.status()[r.status().find("Slave Interface: eth0").unwrap()..].to_owned();
     assert!(eth0.contains("MII Status: up"), "{eth0}");
@@ -477,11 +457,10 @@ fn all_members_down_drops_and_counts() {
         "mode = 2\nmiimon = 5",
         2,
         &[1],
-        "[[run.event]]\nat_s = 0.0\naction = \"link-down\"\nport = \"eth0\"\n\
-         [[run.event]]\nat_s = 0.0\naction = \"link-down\"\nport = \"eth1\"\n",
+        &link_events(&[(0.0, "link-down", "eth0"), (0.0, "link-down", "eth1")]),
     );
     r.run(100);
-    assert!(r.status().contains("MII Status: down"), "{}", r.status());
+    r.assert_status("MII Status: down");
     r.inject(&flows(50), 0);
     settle(&mut r);
     assert_eq!(r.data(0).len() + r.data(1).len(), 0);

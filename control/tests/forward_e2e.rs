@@ -4,31 +4,48 @@
 mod common;
 use common::*;
 
-fn write_frames(dir: &TempDir, n: usize) -> (std::path::PathBuf, Vec<Vec<u8>>) {
+/// The two ends of a path through bondd: `[[port]]` sections for `src`, which replays `frames`
+/// once from `in.pcap`, and `dst`, which writes what it sends to `out`.
+struct PcapEnds {
+    frames: Vec<Vec<u8>>,
+    out: std::path::PathBuf,
+    src: String,
+    dst: String,
+}
+
+/// [`PcapEnds`] with `n` test frames, their files in `dir`.
+fn pcap_ends(dir: &TempDir, n: usize) -> PcapEnds {
     let frames: Vec<Vec<u8>> = (0..n).map(test_frame).collect();
-    let p = dir.path("in.pcap");
-    control::pcap::write_file(&p, frames.iter().map(|f| f.as_slice())).unwrap();
-    (p, frames)
+    let inp = dir.path("in.pcap");
+    control::pcap::write_file(&inp, frames.iter().map(|f| f.as_slice())).unwrap();
+    let out = dir.path("out.pcap");
+    let tag = std::process::id();
+    PcapEnds {
+        src: format!(
+            "[[port]]\nname = \"src\"\ndevice = \"net_pcap_s{tag},rx_pcap={}\"\n",
+            inp.display()
+        ),
+        dst: format!(
+            "[[port]]\nname = \"dst\"\ndevice = \"net_pcap_d{tag},tx_pcap={}\"\n",
+            out.display()
+        ),
+        frames,
+        out,
+    }
 }
 
 #[test]
 fn pcap_to_pcap_is_byte_exact() {
     let dir = TempDir::new("pcap");
-    let (inp, frames) = write_frames(&dir, 700);
-    let out = dir.path("out.pcap");
-    let tag = std::process::id();
+    let ends = pcap_ends(&dir, 700);
     let cfg = dir.write(
         "c.toml",
         &format!(
             r#"
 [cores]
 control = 0
-[[port]]
-name = "src"
-device = "net_pcap_s{tag},rx_pcap={}"
-[[port]]
-name = "dst"
-device = "net_pcap_d{tag},tx_pcap={}"
+{src}
+{dst}
 [[forward]]
 from = "src"
 to = "dst"
@@ -37,15 +54,15 @@ bidirectional = false
 stats_period_ms = 0
 duration_s = 1.5
 "#,
-            inp.display(),
-            out.display()
+            src = ends.src,
+            dst = ends.dst
         ),
     );
     let (ok, json, err) = run_config(&cfg, &[]);
     assert!(ok, "bondd failed:\n{err}");
-    let got = control::pcap::read_file(&out).unwrap();
-    assert_eq!(got.len(), frames.len(), "every frame arrives");
-    for (i, (g, f)) in got.iter().zip(&frames).enumerate() {
+    let got = control::pcap::read_file(&ends.out).unwrap();
+    assert_eq!(got.len(), ends.frames.len(), "every frame arrives");
+    for (i, (g, f)) in got.iter().zip(&ends.frames).enumerate() {
         assert_eq!(g, f, "frame {i} differs");
     }
     let r = json.expect("JSON report");
@@ -60,37 +77,24 @@ fn af_packet_over_a_veth_pair_in_a_namespace() {
     if !need_root("af_packet_over_a_veth_pair_in_a_namespace") {
         return;
     }
-    let ns = Netns::new("bdfw");
-    // No IPv6 in the namespace: the kernel would otherwise add its own frames (MLD, RS).
-    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
-    ns.exec(&[
-        "ip", "link", "add", "bva", "type", "veth", "peer", "name", "bvb",
-    ]);
-    ns.exec(&["ip", "link", "set", "bva", "up"]);
-    ns.exec(&["ip", "link", "set", "bvb", "up"]);
+    let ns = Netns::with_veths("bdfw", "bva", "bvb", 1);
 
     let dir = TempDir::new("afp");
-    let (inp, frames) = write_frames(&dir, 300);
-    let out = dir.path("out.pcap");
+    let ends = pcap_ends(&dir, 300);
     let tag = std::process::id();
-    // pcap file -> af_packet(bva) -> kernel veth -> af_packet(bvb) -> pcap file
+    // pcap file -> af_packet(bva0) -> kernel veth -> af_packet(bvb0) -> pcap file
     let cfg = dir.write(
         "c.toml",
         &format!(
             r#"
-[[port]]
-name = "src"
-device = "net_pcap_s{tag},rx_pcap={}"
+{src}
 [[port]]
 name = "va"
-device = "net_af_packet_a{tag},iface=bva"
+device = "net_af_packet_a{tag},iface=bva0"
 [[port]]
 name = "vb"
-device = "net_af_packet_b{tag},iface=bvb"
-[[port]]
-name = "dst"
-device = "net_pcap_d{tag},tx_pcap={}"
+device = "net_af_packet_b{tag},iface=bvb0"
+{dst}
 [[forward]]
 from = "src"
 to = "va"
@@ -103,19 +107,23 @@ bidirectional = false
 stats_period_ms = 0
 duration_s = 2
 "#,
-            inp.display(),
-            out.display()
+            src = ends.src,
+            dst = ends.dst
         ),
     );
     let (ok, report, err) = run_config_in(Some(&ns), &cfg, &[]);
     assert!(ok, "bondd failed:\n{err}");
-    let got: Vec<Vec<u8>> = control::pcap::read_file(&out)
+    let got: Vec<Vec<u8>> = control::pcap::read_file(&ends.out)
         .unwrap()
         .into_iter()
         .filter(|f| f.len() >= 12 && f[6..9] == [0x02, 0xbd, 0xd0])
         .collect();
-    assert_eq!(got.len(), frames.len(), "every frame crosses the veth pair");
-    for (i, (g, f)) in got.iter().zip(&frames).enumerate() {
+    assert_eq!(
+        got.len(),
+        ends.frames.len(),
+        "every frame crosses the veth pair"
+    );
+    for (i, (g, f)) in got.iter().zip(&ends.frames).enumerate() {
         assert_eq!(g, f, "frame {i} differs after the veth pair");
     }
     assert_eq!(
@@ -135,18 +143,17 @@ fn sigterm_stops_cleanly_with_final_counters() {
              [[forward]]\nfrom=\"a\"\nto=\"b\"\n[run]\nstats_period_ms=200\n"
         ),
     );
-    let child = bondd()
-        .arg("run")
-        .arg("--config")
-        .arg(&cfg)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = Proc::spawn(
+        bondd()
+            .arg("run")
+            .arg("--config")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    // SAFETY: plain kill(2) of our own child by PID.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let out = child.wait_with_output().unwrap();
+    child.signal(libc::SIGTERM);
+    let out = child.wait();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);

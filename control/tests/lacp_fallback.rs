@@ -18,12 +18,7 @@ device = "net_pcap_fs{tag},rx_pcap={pcap},infinite_rx=1"
 [[bond]]
 name = "bond0"
 options = "{options}"
-[[bond.member]]
-name = "eth0"
-device = "net_af_packet_f0{tag},iface=fa0"
-[[bond.member]]
-name = "eth1"
-device = "net_af_packet_f1{tag},iface=fa1"
+{members}
 [[forward]]
 from = "src"
 to = "bond0"
@@ -34,6 +29,7 @@ duration_s = 5
 run_dir = "{run}"
 "#,
             pcap = pcap.display(),
+            members = bond_members("eth", 2, |i| format!("net_af_packet_f{i}{tag},iface=fa{i}")),
             run = dir.0.display()
         ),
     );

@@ -6,8 +6,6 @@
 
 mod common;
 use common::*;
-use control::appliance::Appliance;
-use control::config::Config;
 use dataplane::mempool::{DEFAULT_DATA_ROOM, PktPool};
 use dataplane::port::Port;
 use dataplane::testing::{eal, uniq};
@@ -16,18 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Deletes the veth pairs on drop.
-struct Links(Vec<String>);
-impl Drop for Links {
-    fn drop(&mut self) {
-        for l in &self.0 {
-            let _ = std::process::Command::new("ip")
-                .args(["link", "del", l])
-                .output();
-        }
-    }
-}
-
 #[test]
 fn negotiates_with_dpdk_net_bonding() {
     if !need_root("negotiates_with_dpdk_net_bonding") {
@@ -35,17 +21,8 @@ fn negotiates_with_dpdk_net_bonding() {
     }
     let _g = eal();
     let id = std::process::id() % 100_000;
-    let mut links = Links(Vec::new());
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for i in 0..2 {
-        let (a, b) = (format!("bdn{i}a{id}"), format!("bdn{i}b{id}"));
-        sh(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b]);
-        links.0.push(a.clone());
-        sh(&["ip", "link", "set", &a, "up"]);
-        sh(&["ip", "link", "set", &b, "up"]);
-        ours.push(a);
-        theirs.push(b);
-    }
+    let veths = VethPairs::new(2, |i| (format!("bdn{i}a{id}"), format!("bdn{i}b{id}")));
+    let (ours, theirs) = (&veths.ours, &veths.theirs);
 
     // DPDK's bond, mode 4, over af_packet ports on `theirs`.
     let pool = PktPool::create(&uniq("nbp"), 8191, 256, DEFAULT_DATA_ROOM, -1).unwrap();
@@ -108,27 +85,19 @@ workers = [1]
 name = "bond0"
 mac = "02:bd:0d:00:00:01"
 options = "mode=802.3ad miimon=10 lacp_rate=fast"
-[[bond.member]]
-name = "eth0"
-device = "net_af_packet_{u0},iface={a0}"
-[[bond.member]]
-name = "eth1"
-device = "net_af_packet_{u1},iface={a1}"
+{members}
 [run]
 stats_period_ms = 0
 run_dir = "{run}"
 "#,
-        u0 = uniq("o"),
-        u1 = uniq("o"),
-        a0 = ours[0],
-        a1 = ours[1],
+        members = bond_members("eth", 2, |i| format!(
+            "net_af_packet_{},iface={}",
+            uniq("o"),
+            ours[i]
+        )),
         run = dir.0.display()
     );
-    let checked = Config::parse(&text, std::path::Path::new("t.toml"))
-        .unwrap()
-        .check(&dataplane::worker::usable_cores())
-        .unwrap();
-    let mut app = Appliance::start(checked).unwrap();
+    let mut app = start_appliance(&text);
     let status = || std::fs::read_to_string(dir.0.join("bond0")).unwrap_or_default();
     let t = std::time::Instant::now();
     let never = AtomicBool::new(false);

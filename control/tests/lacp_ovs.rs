@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 struct Ovs {
     dir: PathBuf,
-    links: Vec<String>,
+    /// Veth pairs cabled to this OVS, removed after it stops.
+    veths: VethPairs,
 }
 
 impl Ovs {
@@ -34,7 +35,7 @@ impl Ovs {
     fn start(dir: &Path) -> Ovs {
         let ovs = Ovs {
             dir: dir.to_owned(),
-            links: Vec::new(),
+            veths: VethPairs::default(),
         };
         let db = dir.join("conf.db");
         ovs.run(
@@ -74,6 +75,35 @@ impl Ovs {
         );
         ovs
     }
+    /// Adds bridge `br` (userspace datapath) with `bond` of the two ports `members`: active
+    /// LACP, balance-tcp, `lacp-time` = `lacp_time` (fast or slow).
+    fn add_lacp_bond(&self, br: &str, bond: &str, members: &[String], lacp_time: &str) {
+        self.run(
+            "ovs-vsctl",
+            &[
+                "add-br",
+                br,
+                "--",
+                "set",
+                "bridge",
+                br,
+                "datapath_type=netdev",
+                "--",
+                "add-bond",
+                br,
+                bond,
+                &members[0],
+                &members[1],
+                "lacp=active",
+                "bond_mode=balance-tcp",
+                "--",
+                "set",
+                "port",
+                bond,
+                &format!("other_config:lacp-time={lacp_time}"),
+            ],
+        );
+    }
 }
 
 impl Drop for Ovs {
@@ -86,9 +116,6 @@ impl Drop for Ovs {
             .cmd("ovs-appctl")
             .args(["-t", "ovsdb-server", "exit"])
             .output();
-        for l in &self.links {
-            let _ = Command::new("ip").args(["link", "del", l]).output();
-        }
         // Belt and braces: kill what the pidfiles name, if that PID is still the daemon (not
         // a reused PID).
         for (p, comm) in [
@@ -107,97 +134,29 @@ impl Drop for Ovs {
     }
 }
 
-/// Kills bondd on drop if it is still running.
-struct Kill(Option<std::process::Child>);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// OVS with an active LACP bond (`lacp-time` = `ovs_time`, fast or slow) of two veth ends, and
-/// bondd (802.3ad, `options`) on the other ends, running for `duration` seconds.
-struct Rig {
-    child: Kill,
-    dir: TempDir,
-    ovs: Ovs,
-    bond: String,
-    theirs: Vec<String>,
-}
-
-fn rig(options: &str, ovs_time: &str, duration: u32) -> Rig {
-    assert!(
-        Command::new("which")
-            .arg("ovs-vswitchd")
-            .output()
-            .unwrap()
-            .status
-            .success(),
-        "Open vSwitch is needed (scripts/setup.sh test installs it)"
-    );
-    let dir = TempDir::new("ovs");
-    let mut ovs = Ovs::start(&dir.0);
-    let id = std::process::id() % 100_000;
-    let (br, bond) = (format!("bdbr{id}"), format!("bdob{id}"));
-    let mut ours = Vec::new();
-    let mut theirs = Vec::new();
-    for i in 0..2 {
-        let (a, b) = (format!("bda{i}x{id}"), format!("bdb{i}x{id}"));
-        sh(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b]);
-        ovs.links.push(a.clone());
-        sh(&["ip", "link", "set", &a, "up"]);
-        sh(&["ip", "link", "set", &b, "up"]);
-        ours.push(a);
-        theirs.push(b);
-    }
-    ovs.run(
-        "ovs-vsctl",
-        &[
-            "add-br",
-            &br,
-            "--",
-            "set",
-            "bridge",
-            &br,
-            "datapath_type=netdev",
-            "--",
-            "add-bond",
-            &br,
-            &bond,
-            &theirs[0],
-            &theirs[1],
-            "lacp=active",
-            "bond_mode=balance-tcp",
-            "--",
-            "set",
-            "port",
-            &bond,
-            &format!("other_config:lacp-time={ovs_time}"),
-        ],
-    );
-
-    let pcap = flows_pcap(&dir, "in.pcap", 256);
+/// Writes bondd's config in `dir`: port `src` (net_pcap `{src}`) replays 256 flows in a loop
+/// into `bond0` (`mac`, `options`), whose members eth0 and eth1 are the DPDK devices `{pmd}0`
+/// and `{pmd}1` on the interfaces `ifaces`; bondd runs `duration` s, its files in `dir/run`.
+fn config(
+    dir: &TempDir,
+    (src, mac, options): (&str, &str, &str),
+    (pmd, ifaces): (&str, &[String]),
+    duration: u32,
+) -> PathBuf {
+    let pcap = flows_pcap(dir, "in.pcap", 256);
     let tag = std::process::id();
-    let cfg = dir.write(
+    dir.write(
         "c.toml",
         &format!(
             r#"
 [[port]]
 name = "src"
-device = "net_pcap_os{tag},rx_pcap={pcap},infinite_rx=1"
+device = "net_pcap_{src}{tag},rx_pcap={pcap},infinite_rx=1"
 [[bond]]
 name = "bond0"
-mac = "02:bd:0c:00:00:01"
+mac = "{mac}"
 options = "{options}"
-[[bond.member]]
-name = "eth0"
-device = "net_af_packet_o0{tag},iface={a0}"
-[[bond.member]]
-name = "eth1"
-device = "net_af_packet_o1{tag},iface={a1}"
+{members}
 [[forward]]
 from = "src"
 to = "bond0"
@@ -207,22 +166,60 @@ duration_s = {duration}
 run_dir = "{run}"
 "#,
             pcap = pcap.display(),
-            a0 = ours[0],
-            a1 = ours[1],
+            members = bond_members("eth", 2, |i| format!("{pmd}{i}{tag},iface={}", ifaces[i])),
             run = dir.path("run").display(),
-            options = options,
-            duration = duration
         ),
+    )
+}
+
+/// Whether member `m`'s actor state in the status file `st` (the first "port state" of its
+/// section) says Distributing (0x20).
+fn member_distributing(st: &str, m: &str) -> bool {
+    st.split(&format!("Slave Interface: {m}"))
+        .nth(1)
+        .and_then(|sec| {
+            sec.lines()
+                .find_map(|l| l.trim().strip_prefix("port state: "))
+        })
+        .and_then(|v| v.parse::<u8>().ok())
+        .is_some_and(|v| v & 0x20 != 0)
+}
+
+/// OVS with an active LACP bond (`lacp-time` = `ovs_time`, fast or slow) of two veth ends, and
+/// bondd (802.3ad, `options`) on the other ends, running for `duration` seconds.
+struct Rig {
+    child: Proc,
+    dir: TempDir,
+    ovs: Ovs,
+    bond: String,
+    theirs: Vec<String>,
+}
+
+fn rig(options: &str, ovs_time: &str, duration: u32) -> Rig {
+    need_tools(&["ovs-vswitchd"]);
+    let dir = TempDir::new("ovs");
+    let mut ovs = Ovs::start(&dir.0);
+    let id = std::process::id() % 100_000;
+    let (br, bond) = (format!("bdbr{id}"), format!("bdob{id}"));
+    ovs.veths = VethPairs::new(2, |i| (format!("bda{i}x{id}"), format!("bdb{i}x{id}")));
+    let (ours, theirs) = (ovs.veths.ours.clone(), ovs.veths.theirs.clone());
+    ovs.add_lacp_bond(&br, &bond, &theirs, ovs_time);
+
+    let cfg = config(
+        &dir,
+        ("os", "02:bd:0c:00:00:01", options),
+        ("net_af_packet_o", &ours),
+        duration,
     );
-    let child = bondd()
-        .args(["run", "--json", "--config"])
-        .arg(&cfg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = Proc::spawn(
+        bondd()
+            .args(["run", "--json", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     Rig {
-        child: Kill(Some(child)),
+        child,
         dir,
         ovs,
         bond,
@@ -355,48 +352,23 @@ fn carrier_scenario() {
     let dir = TempDir::new("ovstap");
     let id = std::process::id() % 100_000;
     let taps: Vec<String> = (0..2).map(|i| format!("bdt{i}x{id}")).collect();
-    let pcap = flows_pcap(&dir, "in.pcap", 256);
-    let tag = std::process::id();
-    let cfg = dir.write(
-        "c.toml",
-        &format!(
-            r#"
-[[port]]
-name = "src"
-device = "net_pcap_ot{tag},rx_pcap={pcap},infinite_rx=1"
-[[bond]]
-name = "bond0"
-mac = "02:bd:0c:00:00:02"
-options = "mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4"
-[[bond.member]]
-name = "eth0"
-device = "net_tap_ot0{tag},iface={t0}"
-[[bond.member]]
-name = "eth1"
-device = "net_tap_ot1{tag},iface={t1}"
-[[forward]]
-from = "src"
-to = "bond0"
-[run]
-stats_period_ms = 0
-duration_s = 20
-run_dir = "{run}"
-"#,
-            pcap = pcap.display(),
-            t0 = taps[0],
-            t1 = taps[1],
-            run = dir.path("run").display()
+    let cfg = config(
+        &dir,
+        (
+            "ot",
+            "02:bd:0c:00:00:02",
+            "mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4",
         ),
+        ("net_tap_ot", &taps),
+        20,
     );
-    let child = Kill(Some(
+    let child = Proc::spawn(
         bondd()
             .args(["run", "--config"])
             .arg(&cfg)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    ));
+            .stderr(Stdio::null()),
+    );
     let status = || std::fs::read_to_string(dir.path("run").join("bond0")).unwrap_or_default();
     let t = Instant::now();
     while !(status().contains("Slave Interface: eth1")
@@ -417,41 +389,7 @@ run_dir = "{run}"
     std::fs::create_dir_all(&ovs_dir).unwrap();
     let ovs = Ovs::start(&ovs_dir);
     let (br, bond) = (format!("bdbt{id}"), format!("bdot{id}"));
-    ovs.run(
-        "ovs-vsctl",
-        &[
-            "add-br",
-            &br,
-            "--",
-            "set",
-            "bridge",
-            &br,
-            "datapath_type=netdev",
-            "--",
-            "add-bond",
-            &br,
-            &bond,
-            &taps[0],
-            &taps[1],
-            "lacp=active",
-            "bond_mode=balance-tcp",
-            "--",
-            "set",
-            "port",
-            &bond,
-            "other_config:lacp-time=fast",
-        ],
-    );
-    let member_distributing = |st: &str, m: &str| {
-        st.split(&format!("Slave Interface: {m}"))
-            .nth(1)
-            .and_then(|sec| {
-                sec.lines()
-                    .find_map(|l| l.trim().strip_prefix("port state: "))
-            })
-            .and_then(|v| v.parse::<u8>().ok())
-            .is_some_and(|v| v & 0x20 != 0)
-    };
+    ovs.add_lacp_bond(&br, &bond, &taps, "fast");
     let t = Instant::now();
     while !(member_distributing(&status(), "eth0") && member_distributing(&status(), "eth1")) {
         assert!(
@@ -500,7 +438,7 @@ run_dir = "{run}"
 
 fn active_scenario() {
     let Rig {
-        mut child,
+        child,
         dir,
         ovs,
         bond,
@@ -564,19 +502,10 @@ fn active_scenario() {
     let t_cut = Instant::now();
     sh(&["ip", "link", "set", &theirs[1], "down"]);
     let status = || std::fs::read_to_string(dir.path("run").join("bond0")).unwrap_or_default();
-    // eth1's actor state (the first "port state" of its section) loses Distributing (0x20)
-    // when its receive machine expires; the port stays attached until it is defaulted, as in
-    // Linux, so the aggregator's port count is not the signal.
-    let eth1_distributing = |st: &str| {
-        st.split("Slave Interface: eth1")
-            .nth(1)
-            .and_then(|sec| {
-                sec.lines()
-                    .find_map(|l| l.trim().strip_prefix("port state: "))
-            })
-            .and_then(|v| v.parse::<u8>().ok())
-            .is_some_and(|v| v & 0x20 != 0)
-    };
+    // eth1's actor state loses Distributing when its receive machine expires; the port stays
+    // attached until it is defaulted, as in Linux, so the aggregator's port count is not the
+    // signal.
+    let eth1_distributing = |st: &str| member_distributing(st, "eth1");
     assert!(
         eth1_distributing(&status()),
         "eth1 distributing before the cut:\n{}",
@@ -597,7 +526,7 @@ fn active_scenario() {
     );
     eprintln!("silent partner expired after {expired_after:?}");
 
-    let out = child.0.take().unwrap().wait_with_output().unwrap();
+    let out = child.wait();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);

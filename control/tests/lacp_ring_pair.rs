@@ -6,7 +6,6 @@
 mod common;
 use common::TempDir;
 use control::appliance::Appliance;
-use control::config::Config;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -34,11 +33,7 @@ fn two_bonds_face_each_other_over_ring_pairs() {
         pcap = pcap.display(),
         run = dir.0.display()
     );
-    let checked = Config::parse(&text, std::path::Path::new("t.toml"))
-        .unwrap()
-        .check(&dataplane::worker::usable_cores())
-        .unwrap();
-    let mut app = Appliance::start(checked).unwrap();
+    let mut app = common::start_appliance(&text);
     run(&mut app, 5_500);
     let mut info = |b: &str| -> serde_json::Value {
         let r = app.execute_line(&format!("show bonding lacp info {b} --json"));
@@ -115,11 +110,7 @@ fn eight02_3ad_can_be_created_and_switched_at_run_time() {
          [run]\nstats_period_ms = 0\nrun_dir = \"{}\"\n",
         dir.0.display()
     );
-    let checked = Config::parse(&text, std::path::Path::new("t.toml"))
-        .unwrap()
-        .check(&dataplane::worker::usable_cores())
-        .unwrap();
-    let mut app = Appliance::start(checked).unwrap();
+    let mut app = common::start_appliance(&text);
     let pool = dataplane::mempool::PktPool::create(
         &dataplane::testing::uniq("rp"),
         4095,

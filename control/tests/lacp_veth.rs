@@ -30,22 +30,12 @@ device = "net_null_ld{tag},no-rx=1"
 name = "bondA"
 mac = "02:aa:00:00:00:01"
 options = "mode=802.3ad miimon=10 lacp_rate=fast xmit_hash_policy=layer3+4"
-[[bond.member]]
-name = "a0"
-device = "net_af_packet_a0{tag},iface=la0"
-[[bond.member]]
-name = "a1"
-device = "net_af_packet_a1{tag},iface=la1"
+{members_a}
 [[bond]]
 name = "bondB"
 mac = "02:bb:00:00:00:01"
 options = "mode=802.3ad miimon=10 lacp_rate=fast"
-[[bond.member]]
-name = "b0"
-device = "net_af_packet_b0{tag},iface=lb0"
-[[bond.member]]
-name = "b1"
-device = "net_af_packet_b1{tag},iface=lb1"
+{members_b}
 [[forward]]
 from = "src"
 to = "bondA"
@@ -60,6 +50,8 @@ duration_s = 6
 run_dir = "{run}"
 "#,
             pcap = pcap.display(),
+            members_a = bond_members("a", 2, |i| format!("net_af_packet_a{i}{tag},iface=la{i}")),
+            members_b = bond_members("b", 2, |i| format!("net_af_packet_b{i}{tag},iface=lb{i}")),
             run = dir.0.display()
         ),
     );

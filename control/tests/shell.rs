@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A bond of two net_null members fed by a pcap, its status and socket in `dir`.
@@ -142,27 +142,15 @@ fn piped_commands_run_and_errors_do_not_stop_the_appliance() {
     );
 }
 
-struct Running(Option<Child>);
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// Starts `bondd run --config cfg` and waits for its control socket in `dir`.
-fn start_with_socket(dir: &TempDir, cfg: &std::path::Path) -> (Running, std::path::PathBuf) {
-    let app = Running(Some(
+fn start_with_socket(dir: &TempDir, cfg: &std::path::Path) -> (Proc, std::path::PathBuf) {
+    let app = Proc::spawn(
         bondd()
             .args(["run", "--config"])
             .arg(cfg)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    ));
+            .stderr(Stdio::piped()),
+    );
     let sock = dir.path("bondd.sock");
     let t = Instant::now();
     while !sock.exists() {
@@ -182,7 +170,7 @@ fn ctl(sock: &std::path::Path, cmd: &str) -> (bool, String, String) {
 fn control_socket_serves_bondd_ctl() {
     let dir = TempDir::new("shsock");
     let cfg = config(&dir);
-    let (mut app, sock) = start_with_socket(&dir, &cfg);
+    let (app, sock) = start_with_socket(&dir, &cfg);
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "root-only socket");
@@ -211,8 +199,7 @@ fn control_socket_serves_bondd_ctl() {
     assert!(out.contains("Bonding mode: 2 (balance-xor)"), "{out}");
     let (ok, out, _) = ctl(&sock, "quit");
     assert!(ok, "{out}");
-    let child = app.0.take().unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = app.wait();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!sock.exists(), "the socket is removed at exit");
     let (ok, _, err) = ctl(&sock, "show bonding list");
@@ -294,15 +281,7 @@ impl Drop for Tmux {
 
 #[test]
 fn interactive_session_in_a_real_terminal() {
-    assert!(
-        Command::new("which")
-            .arg("tmux")
-            .output()
-            .unwrap()
-            .status
-            .success(),
-        "tmux is needed (scripts/setup.sh test installs it)"
-    );
+    need_tools(&["tmux"]);
     let dir = TempDir::new("shtty");
     let cfg = config(&dir);
     let name = format!("bondd-test-{}", std::process::id());
@@ -361,7 +340,7 @@ fn interactive_session_in_a_real_terminal() {
 fn every_command_through_the_socket() {
     let dir = TempDir::new("shall");
     let cfg = config(&dir);
-    let (mut app, sock) = start_with_socket(&dir, &cfg);
+    let (app, sock) = start_with_socket(&dir, &cfg);
     let mut c = control::shell::server::Client::connect(&sock).unwrap();
     // (command, should succeed, text the answer must contain)
     let cases: &[(&str, bool, &str)] = &[
@@ -505,7 +484,7 @@ fn every_command_through_the_socket() {
     assert!(cfg.contains(&format!("Bond MAC: {mac}")), "{cfg}\n{info}");
     let r = c.ask("quit").unwrap();
     assert!(r.ok && r.quit);
-    let o = app.0.take().unwrap().wait_with_output().unwrap();
+    let o = app.wait();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("mbufs in use after shutdown: 0 of"));
 }

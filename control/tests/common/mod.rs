@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 /// A directory unique to this test, removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -108,17 +108,18 @@ impl Netns {
 }
 
 impl Netns {
-    /// A namespace with IPv6 off (the kernel would add its own frames: MLD, RS) and `n` veth
-    /// pairs `{a}{i}` <-> `{b}{i}`, all up.
-    pub fn with_veths(tag: &str, a: &str, b: &str, n: usize) -> Netns {
+    /// A namespace with IPv6 off: the kernel would otherwise add its own frames (MLD, RS).
+    pub fn without_ipv6(tag: &str) -> Netns {
         let ns = Netns::new(tag);
         ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
         ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+        ns
+    }
+    /// A namespace with IPv6 off and `n` veth pairs `{a}{i}` <-> `{b}{i}`, all up.
+    pub fn with_veths(tag: &str, a: &str, b: &str, n: usize) -> Netns {
+        let ns = Netns::without_ipv6(tag);
         for i in 0..n {
-            let (x, y) = (format!("{a}{i}"), format!("{b}{i}"));
-            ns.exec(&["ip", "link", "add", &x, "type", "veth", "peer", "name", &y]);
-            ns.exec(&["ip", "link", "set", &x, "up"]);
-            ns.exec(&["ip", "link", "set", &y, "up"]);
+            add_veth_pair(|args| ns.exec(args), &format!("{a}{i}"), &format!("{b}{i}"));
         }
         ns
     }
@@ -130,6 +131,45 @@ impl Drop for Netns {
     }
 }
 
+/// Adds the veth pair `a` <-> `b` and sets both ends up, running each `ip` command with `run`
+/// (directly, or inside a namespace).
+fn add_veth_pair(run: impl Fn(&[&str]), a: &str, b: &str) {
+    run(&["ip", "link", "add", a, "type", "veth", "peer", "name", b]);
+    run(&["ip", "link", "set", a, "up"]);
+    run(&["ip", "link", "set", b, "up"]);
+}
+
+/// Veth pairs in the test's own namespace, `ours[i]` <-> `theirs[i]`, all up; deleted by their
+/// (process-unique) names on drop.
+#[derive(Default)]
+pub struct VethPairs {
+    pub ours: Vec<String>,
+    pub theirs: Vec<String>,
+}
+
+impl VethPairs {
+    /// `n` pairs, pair `i` named `names(i)`.
+    pub fn new(n: usize, names: impl Fn(usize) -> (String, String)) -> VethPairs {
+        let mut v = VethPairs::default();
+        for i in 0..n {
+            let (a, b) = names(i);
+            // Recorded first, so that the pair is deleted even if a step below fails.
+            v.ours.push(a.clone());
+            v.theirs.push(b.clone());
+            add_veth_pair(sh, &a, &b);
+        }
+        v
+    }
+}
+
+impl Drop for VethPairs {
+    fn drop(&mut self) {
+        for l in &self.ours {
+            let _ = Command::new("ip").args(["link", "del", l]).output();
+        }
+    }
+}
+
 pub fn sh(args: &[&str]) {
     let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
     assert!(
@@ -137,6 +177,51 @@ pub fn sh(args: &[&str]) {
         "{args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Asserts that each of `tools` is on the PATH.
+#[track_caller]
+pub fn need_tools(tools: &[&str]) {
+    for tool in tools {
+        assert!(
+            Command::new("which")
+                .arg(tool)
+                .output()
+                .unwrap()
+                .status
+                .success(),
+            "{tool} is needed (scripts/setup.sh test installs it)"
+        );
+    }
+}
+
+/// A child process, killed by PID on drop if it is still running.
+pub struct Proc(Option<Child>);
+
+impl Proc {
+    pub fn spawn(c: &mut Command) -> Proc {
+        Proc(Some(c.spawn().expect("spawn")))
+    }
+    /// Sends `sig` to the child by its PID.
+    pub fn signal(&self, sig: i32) {
+        if let Some(c) = &self.0 {
+            // SAFETY: kill(2) on our own child's PID.
+            unsafe { libc::kill(c.id() as i32, sig) };
+        }
+    }
+    /// Waits for the child to exit and collects its piped output.
+    pub fn wait(mut self) -> Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// Namespace tests need root. They fail loudly without it, unless explicitly skipped.
@@ -152,6 +237,29 @@ pub fn need_root(test: &str) -> bool {
         "{test} needs root (network namespaces); set BONDD_SKIP_NETNS=1 to skip it"
     );
     true
+}
+
+/// The `[[bond.member]]` sections of a test config: members `{name}0`, `{name}1`, … on the
+/// DPDK devices `device(0)`, `device(1)`, ….
+pub fn bond_members(name: &str, n: usize, device: impl Fn(usize) -> String) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "[[bond.member]]\nname = \"{name}{i}\"\ndevice = \"{}\"\n",
+                device(i)
+            )
+        })
+        .collect()
+}
+
+/// Parses config `text`, checks it against this machine's cores and starts the appliance
+/// in-process.
+pub fn start_appliance(text: &str) -> control::appliance::Appliance {
+    let checked = control::config::Config::parse(text, Path::new("t.toml"))
+        .unwrap()
+        .check(&dataplane::worker::usable_cores())
+        .unwrap();
+    control::appliance::Appliance::start(checked).unwrap()
 }
 
 /// Frame `i` for the tests: Ethernet/IPv4/UDP with a recognisable source MAC, size varying
