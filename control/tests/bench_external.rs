@@ -7,20 +7,8 @@
 
 mod common;
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Kills a child by PID on drop (if it is still running).
-struct Proc(Option<Child>);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn in_ns(ns: &Netns) -> Command {
     let mut c = Command::new("ip");
@@ -69,16 +57,14 @@ run_dir = "{}"
             run_dir.display()
         ),
     );
-    let mut app = Proc(Some(
+    let app = Proc::spawn(
         in_ns(&ns)
             .args(["run", "--config"])
             .arg(&cfg)
             .arg("--json")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawning the appliance"),
-    ));
+            .stderr(Stdio::piped()),
+    );
     // Up once both members show in its status file as up.
     let status = run_dir.join("bond0");
     let t0 = Instant::now();
@@ -134,10 +120,8 @@ run_dir = "{}"
     }
 
     // SIGTERM: the appliance stops cleanly and accounts for every frame.
-    let child = app.0.take().unwrap();
-    // SAFETY: kill(2) on our own child's PID.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let done = child.wait_with_output().unwrap();
+    app.signal(libc::SIGTERM);
+    let done = app.wait();
     let text = String::from_utf8_lossy(&done.stdout);
     let json: serde_json::Value = text
         .lines()
