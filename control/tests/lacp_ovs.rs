@@ -13,6 +13,12 @@ struct Ovs {
     dir: PathBuf,
     /// Veth pairs cabled to this OVS, removed after it stops.
     veths: VethPairs,
+    /// Bridges added: the userspace datapath makes a tap of each bridge's name, which
+    /// `exit --cleanup` leaves behind; removed by name after OVS stops.
+    bridges: std::cell::RefCell<Vec<String>>,
+    /// Whether the netdev datapath's own `ovs-netdev` device is this OVS's to remove: only
+    /// if it did not exist before this OVS started.
+    owns_dp_device: bool,
 }
 
 impl Ovs {
@@ -36,6 +42,13 @@ impl Ovs {
         let ovs = Ovs {
             dir: dir.to_owned(),
             veths: VethPairs::default(),
+            bridges: Default::default(),
+            owns_dp_device: !Command::new("ip")
+                .args(["link", "show", "ovs-netdev"])
+                .output()
+                .unwrap()
+                .status
+                .success(),
         };
         let db = dir.join("conf.db");
         ovs.run(
@@ -78,6 +91,7 @@ impl Ovs {
     /// Adds bridge `br` (userspace datapath) with `bond` of the two ports `members`: active
     /// LACP, balance-tcp, `lacp-time` = `lacp_time` (fast or slow).
     fn add_lacp_bond(&self, br: &str, bond: &str, members: &[String], lacp_time: &str) {
+        self.bridges.borrow_mut().push(br.to_owned());
         self.run(
             "ovs-vsctl",
             &[
@@ -130,6 +144,10 @@ impl Drop for Ovs {
                 // SAFETY: kill(2) of a daemon we started, by its pidfile.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
+        }
+        let dp = self.owns_dp_device.then(|| "ovs-netdev".to_owned());
+        for dev in self.bridges.borrow().iter().chain(&dp) {
+            let _ = Command::new("ip").args(["link", "del", dev]).output();
         }
     }
 }
