@@ -40,13 +40,7 @@ device = "net_af_packet_l{tag},iface=bxb0"
 [[bond]]
 name = "bond0"
 options = "mode=balance-xor xmit_hash_policy=layer3+4 miimon=10"
-[[bond.member]]
-name = "eth0"
-device = "net_af_packet_m{tag}a,iface=bxb1"
-[[bond.member]]
-name = "eth1"
-device = "net_af_packet_m{tag}b,iface=bxb2"
-[[forward]]
+{}[[forward]]
 from = "lan"
 to = "bond0"
 bidirectional = false
@@ -54,6 +48,10 @@ bidirectional = false
 stats_period_ms = 0
 run_dir = "{}"
 "#,
+            bond_members("eth", 2, |i| format!(
+                "net_af_packet_m{tag}{i},iface=bxb{}",
+                i + 1
+            )),
             run_dir.display()
         ),
     );
