@@ -67,18 +67,7 @@ choose_memory
 PCAP=$WORK/flows.pcap
 "$BONDD" gen-pcap --out "$PCAP" --flows "$FLOWS" --size "$SIZE" >/dev/null
 mkdir -p "$WORK/run"
-toml_head() {
-  cat <<TOML
-[eal]
-memory = "$MEM_BD"
-[cores]
-control = 0
-workers = [1]
-[[port]]
-name = "src"
-device = "net_pcap_bb0,rx_pcap=$PCAP,infinite_rx=1"
-TOML
-}
+toml_head() { bondd_toml_head net_pcap_bb0 "$PCAP"; }
 toml_tail() {
   cat <<TOML
 [[forward]]

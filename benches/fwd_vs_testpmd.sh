@@ -31,15 +31,7 @@ choose_memory
 
 PCAP=$WORK/flows.pcap
 "$BONDD" gen-pcap --out "$PCAP" --flows "$FLOWS" --size "$SIZE" >/dev/null
-cat > "$WORK/bondd.toml" <<TOML
-[eal]
-memory = "$MEM_BD"
-[cores]
-control = 0
-workers = [1]
-[[port]]
-name = "src"
-device = "net_pcap_bench0,rx_pcap=$PCAP,infinite_rx=1"
+{ bondd_toml_head net_pcap_bench0 "$PCAP"; cat <<TOML
 [[port]]
 name = "sink"
 device = "net_null_bench0,no-rx=1"
@@ -50,7 +42,7 @@ to = "sink"
 stats_period_ms = 1000
 duration_s = $SECS
 TOML
-
+} > "$WORK/bondd.toml"
 
 run_bondd() {
   { "$BONDD" run --config "$WORK/bondd.toml" 2>"$WORK/bondd.err" || cat "$WORK/bondd.err" >&2; } \

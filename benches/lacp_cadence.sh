@@ -44,16 +44,7 @@ choose_memory
 "$BONDD" gen-pcap --out "$WORK/flows.pcap" --flows "$FLOWS" --size 60 >/dev/null
 
 config() { # phase (idle|loaded)
-  cat <<TOML
-[eal]
-memory = "$MEM_BD"
-[cores]
-control = 0
-workers = [1]
-[[port]]
-name = "src"
-device = "net_pcap_lc0,rx_pcap=$WORK/flows.pcap,infinite_rx=1"
-TOML
+  bondd_toml_head net_pcap_lc0 "$WORK/flows.pcap"
   for b in A B; do
     side=0; sys=02:00:00:00:0c:0a
     [ $b = B ] && { side=1; sys=02:00:00:00:0c:0b; }

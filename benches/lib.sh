@@ -19,3 +19,18 @@ mean_after_first() { awk 'NR>1 && $1>0 {s+=$1; n++} END {if (n) printf "%.2f", s
 
 # Median of the numbers on stdin.
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+# The head of a bondd config every benchmark shares: memory mode, control on CPU 0, one
+# worker on CPU 1, and port "src" replaying pcap $2 forever as DPDK device $1.
+bondd_toml_head() { # device-name pcap
+  cat <<TOML
+[eal]
+memory = "$MEM_BD"
+[cores]
+control = 0
+workers = [1]
+[[port]]
+name = "src"
+device = "$1,rx_pcap=$2,infinite_rx=1"
+TOML
+}

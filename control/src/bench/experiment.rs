@@ -81,15 +81,13 @@ impl Setup {
             .validate(&self.duts)
             .map_err(|e| anyhow::anyhow!(e))?;
         anyhow::ensure!(!self.duts.is_empty(), "--dut: name at least one device");
-        let mean = self.traffic.sizes.mean();
-        let check_rate = |r: &Rate| r.pps(self.link_mbps, mean).map_err(|e| anyhow::anyhow!(e));
         match exp {
             Experiment::Run {
                 rate,
                 duration,
                 reps,
             } => {
-                check_rate(rate)?;
+                self.pps(rate)?;
                 anyhow::ensure!(*reps >= 1, "--reps must be at least 1");
                 anyhow::ensure!(
                     *duration >= Duration::from_millis(100),
@@ -118,7 +116,7 @@ impl Setup {
                 member,
                 ..
             } => {
-                check_rate(rate)?;
+                self.pps(rate)?;
                 anyhow::ensure!(*trials >= 1, "--trials must be at least 1");
                 anyhow::ensure!(
                     !self.bond.facing(),
@@ -158,6 +156,12 @@ impl Setup {
             }
         }
         Ok(())
+    }
+
+    /// Frames per second for `rate` on this path and frame mix (None: as fast as possible).
+    fn pps(&self, rate: &Rate) -> anyhow::Result<Option<f64>> {
+        rate.pps(self.link_mbps, self.traffic.sizes.mean())
+            .map_err(|e| anyhow::anyhow!(e))
     }
 
     fn copies(&self, dut: Dut) -> u64 {
@@ -308,9 +312,7 @@ fn fixed(
     reps: u32,
     run_dir: &std::path::Path,
 ) -> anyhow::Result<Results> {
-    let pps = rate
-        .pps(setup.link_mbps, setup.traffic.sizes.mean())
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let pps = setup.pps(&rate)?;
     let mut results = Results::default();
     for rep in 0..reps {
         for dut in order(&setup.duts, rep) {
@@ -425,9 +427,7 @@ fn failover(
     restore_after: Duration,
     run_dir: &std::path::Path,
 ) -> anyhow::Result<Results> {
-    let pps = rate
-        .pps(setup.link_mbps, setup.traffic.sizes.mean())
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let pps = setup.pps(&rate)?;
     let mut results = Results::default();
     for dut in setup.duts.clone() {
         let runs = with_rig(setup, dut, run_dir, |w| {
