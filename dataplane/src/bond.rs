@@ -235,28 +235,16 @@ const _: () = assert!(MAX_MEMBERS.is_power_of_two() && BURST.is_power_of_two());
 #[inline(always)]
 fn by_hash(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
     // One loop per policy, so that the hash inlines into it.
-    let ords = &mut st.choice;
     match d.policy {
-        XmitHashPolicy::Layer2 => {
-            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::Layer2.hash(f))
-        }
-        XmitHashPolicy::Layer23 => {
-            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::Layer23.hash(f))
-        }
-        XmitHashPolicy::Layer34 => {
-            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::Layer34.hash(f))
-        }
-        XmitHashPolicy::Encap23 => {
-            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::Encap23.hash(f))
-        }
-        XmitHashPolicy::Encap34 => {
-            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::Encap34.hash(f))
-        }
+        XmitHashPolicy::Layer2 => split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer2.hash(f)),
+        XmitHashPolicy::Layer23 => split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer23.hash(f)),
+        XmitHashPolicy::Layer34 => split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer34.hash(f)),
+        XmitHashPolicy::Encap23 => split_by_hash(d, st, burst, |f| XmitHashPolicy::Encap23.hash(f)),
+        XmitHashPolicy::Encap34 => split_by_hash(d, st, burst, |f| XmitHashPolicy::Encap34.hash(f)),
         XmitHashPolicy::VlanSrcMac => {
-            choose_by_hash(d, burst, ords, |f| XmitHashPolicy::VlanSrcMac.hash(f))
+            split_by_hash(d, st, burst, |f| XmitHashPolicy::VlanSrcMac.hash(f))
         }
     }
-    scatter(st, burst, d.members)
 }
 
 /// balance-rr: moves the burst's frames to the sub-burst of their members and returns the set
@@ -265,16 +253,25 @@ fn by_hash(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
 #[inline(always)]
 fn round_robin(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
     // No prefetch pass here: each frame's check loads independently of the others, so the
-    // CPU overlaps them, and a separate pass measured slower (docs/NOTES.md).
-    let mut igmp = 0u32;
+    // CPU overlaps them, and a separate pass measured slower (docs/NOTES.md). The common pass
+    // only asks whether any frame is IGMP; which ones is asked again in the rare burst that
+    // has one.
+    let mut any_igmp = false;
     if d.active.is_some() {
+        for &m in burst.as_slice() {
+            // SAFETY: burst-owned mbuf.
+            any_igmp |= unsafe { is_igmp_mbuf(m) };
+        }
+    }
+    if !any_igmp && d.packets_per_slave == 1 && d.n_usable == d.members {
+        return deal(d, st, burst);
+    }
+    let mut igmp = 0u32;
+    if any_igmp {
         for (i, &m) in burst.as_slice().iter().enumerate() {
             // SAFETY: burst-owned mbuf.
             igmp |= u32::from(unsafe { is_igmp_mbuf(m) }) << i;
         }
-    }
-    if igmp == 0 && d.packets_per_slave == 1 && d.n_usable == d.members {
-        return deal(d, st, burst);
     }
     choose_round_robin(d, st, burst, igmp);
     scatter(st, burst, d.members)
@@ -292,6 +289,10 @@ fn deal(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
     let n = frames.len();
     let slot = st.rr_slot as usize;
     let mut o = if slot + 1 >= k { 0 } else { slot + 1 };
+    st.rr_slot = ((slot + n) as u32) % (k as u32);
+    if k == 2 {
+        return deal_two(st, burst, o);
+    }
     let mut used = 0u32;
     for j in 0..k.min(n) {
         // SAFETY: at most BURST frames in all; the length is set right after the copy.
@@ -310,10 +311,43 @@ fn deal(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
             o = 0;
         }
     }
-    st.rr_slot = ((slot + n) as u32) % (k as u32);
     // SAFETY: every mbuf now belongs to a sub-burst.
     unsafe { burst.forget_all() };
     used
+}
+
+/// [`deal`] for two members: the even frames go to member `first`, the odd ones to the other,
+/// copied pair by pair (no per-frame index arithmetic; the compiler turns it into shuffles).
+#[inline(always)]
+fn deal_two(st: &mut BondTx, burst: &mut Burst, first: usize) -> u32 {
+    let frames = burst.as_slice();
+    let n = frames.len();
+    let [a, b, ..] = &mut st.subs;
+    // SAFETY: each sub-burst receives at most BURST / 2 + 1 frames; both lengths are set below
+    // before anything reads the sub-bursts.
+    let ((sa, la), (sb, lb)) = unsafe { (a.raw_parts(), b.raw_parts()) };
+    let ((even, even_len), (odd, odd_len)) = if first == 0 {
+        ((sa, la), (sb, lb))
+    } else {
+        ((sb, lb), (sa, la))
+    };
+    for ((pair, e), o) in frames
+        .chunks_exact(2)
+        .zip(even.iter_mut())
+        .zip(odd.iter_mut())
+    {
+        *e = pair[0];
+        *o = pair[1];
+    }
+    let half = n / 2;
+    if n % 2 == 1 {
+        even[half & (BURST - 1)] = frames[n - 1];
+    }
+    *even_len = n - half;
+    *odd_len = half;
+    // SAFETY: every mbuf now belongs to a sub-burst.
+    unsafe { burst.forget_all() };
+    (1u32 << first) | (u32::from(half > 0) << (1 - first))
 }
 
 /// balance-rr in general: fills `st.choice` for the burst; bit `i` of `igmp` marks an IGMP
@@ -360,33 +394,54 @@ fn choose_round_robin(d: &Distribution, st: &mut BondTx, burst: &Burst, igmp: u3
     st.rr_count = count;
 }
 
-/// balance-xor: fills `ords` with the member each frame's hash selects.
+/// balance-xor: moves every frame to the sub-burst of the member its hash selects and returns
+/// the set of sub-bursts used. Two members (the common bond) take the frames in the same loop
+/// that hashes them, with both lengths in registers; more members choose first (into
+/// `st.choice`), then [`scatter`].
 #[inline(always)]
-fn choose_by_hash(
+fn split_by_hash(
     d: &Distribution,
-    burst: &Burst,
-    ords: &mut [u8; BURST],
+    st: &mut BondTx,
+    burst: &mut Burst,
     hash: impl Fn(&[u8]) -> u32,
-) {
+) -> u32 {
     prefetch_headers(burst);
-    for (o, &m) in ords.iter_mut().zip(burst.as_slice()) {
-        // SAFETY: burst-owned mbuf.
-        *o = d.reta.lookup(hash(unsafe { crate::mbuf::raw_data(m) }));
+    // SAFETY (both closures): burst-owned mbufs.
+    let choose = |m| d.reta.lookup(hash(unsafe { crate::mbuf::raw_data(m) }));
+    if d.members == 2 {
+        return split_two(&mut st.subs, burst, |_, m| choose(m));
     }
+    for (o, &m) in st.choice.iter_mut().zip(burst.as_slice()) {
+        *o = choose(m);
+    }
+    scatter(st, burst, d.members)
 }
 
-/// [`scatter`] for a bond of two members: every frame is written to both sub-bursts and only
-/// the chosen one's length advances, so that nothing per frame depends on memory.
+/// [`scatter`] for a bond of two members.
 #[inline(always)]
 fn scatter_two(st: &mut BondTx, burst: &mut Burst) -> u32 {
-    let [a, b, ..] = &mut st.subs;
-    // SAFETY: as in `scatter`; both lengths are set before anything reads the sub-bursts.
+    let choice = &st.choice;
+    split_two(&mut st.subs, burst, |i, _| choice[i & (BURST - 1)])
+}
+
+/// Moves frame `i` of `burst` (mbuf `m`) to sub-burst `choose(i, m)` (0 or 1), keeping their
+/// order, and returns the set of sub-bursts used. Every frame is written to both sub-bursts
+/// and only the chosen one's length advances, so that nothing per frame depends on memory.
+#[inline(always)]
+fn split_two(
+    subs: &mut [Burst; MAX_MEMBERS],
+    burst: &mut Burst,
+    choose: impl Fn(usize, *mut dpdk_sys::rte_mbuf) -> u8,
+) -> u32 {
+    let [a, b, ..] = subs;
+    // SAFETY: at most BURST frames in all, so no slot index reaches BURST; both lengths are
+    // set before anything reads the sub-bursts.
     let ((sa, _), (sb, _)) = unsafe { (a.raw_parts(), b.raw_parts()) };
     let (mut la, mut lb) = (0usize, 0usize);
-    for (&o, &m) in st.choice.iter().zip(burst.as_slice()) {
+    for (i, &m) in burst.as_slice().iter().enumerate() {
+        let to_b = usize::from(choose(i, m) & 1);
         sa[la & (BURST - 1)] = m;
         sb[lb & (BURST - 1)] = m;
-        let to_b = usize::from(o & 1);
         la += 1 - to_b;
         lb += to_b;
     }
