@@ -19,7 +19,7 @@
 #
 #   benches/bond_vs_netbonding.sh [REPS] [SECONDS] [FLOWS]
 # Environment: BONDD=path to the bondd binary (default: build release), NOHUGE=1 to force
-# 4 KiB pages, MODES="rr ab ..." to run only some rows (default: all; keys below).
+# 4 KiB pages, MODES="rr ab ..." to run only some rows (default: all; keys: BOND_ROWS in lib.sh).
 # Smoke run: MODES="rr xor-l34" benches/bond_vs_netbonding.sh 1 3 1024
 # Exits non-zero if any figure could not be measured; the targets are printed, not enforced.
 set -euo pipefail
@@ -31,72 +31,22 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=lib.sh
 . "$ROOT/benches/lib.sh"
 
-# key | label | bondd options | net_bonding devargs ("" = no equivalent) | copies | target vs net_bonding
-ROWS=(
-  "rr|balance-rr|mode=balance-rr|mode=0|1|1.05"
-  "ab|active-backup|mode=active-backup|mode=1|1|1.00"
-  "xor-l2|balance-xor layer2 / l2|mode=balance-xor xmit_hash_policy=layer2|mode=2,xmit_policy=l2|1|1.18"
-  "xor-l23|balance-xor layer2+3 / l23|mode=balance-xor xmit_hash_policy=layer2+3|mode=2,xmit_policy=l23|1|1.18"
-  "xor-l34|balance-xor layer3+4 / l34|mode=balance-xor xmit_hash_policy=layer3+4|mode=2,xmit_policy=l34|1|1.18"
-  "xor-encap23|balance-xor encap2+3|mode=balance-xor xmit_hash_policy=encap2+3||1|"
-  "xor-encap34|balance-xor encap3+4|mode=balance-xor xmit_hash_policy=encap3+4||1|"
-  "xor-vlansrcmac|balance-xor vlan+srcmac|mode=balance-xor xmit_hash_policy=vlan+srcmac||1|"
-  "bcast|broadcast|mode=broadcast|mode=3|2|1.05"
-)
 PLAIN_TARGET=0.90
-ALL_KEYS=$(for r in "${ROWS[@]}"; do printf "%s " "${r%%|*}"; done)
-MODES=${MODES:-$ALL_KEYS}
-for k in $MODES; do
-  case " $ALL_KEYS " in *" $k "*) ;; *) echo "MODES: unknown key '$k' (known: $ALL_KEYS)" >&2; exit 2;; esac
-done
+select_modes
 [ "$SECS" -ge 3 ] || { echo "SECONDS must be >= 3 (the first period is discarded)" >&2; exit 2; }
 
 WORK=$(mktemp -d /tmp/bondd-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd not found: run scripts/setup.sh" >&2; exit 1; }
-if [ -z "${BONDD:-}" ]; then
-  (cd "$ROOT" && cargo build --release -q -p control)
-  BONDD=$ROOT/target/release/bondd
-fi
-# A private copy: a rebuild during the run must not change what is measured.
-cp "$BONDD" "$WORK/bondd"; BONDD=$WORK/bondd
+private_bondd
 
 choose_memory
 
 PCAP=$WORK/flows.pcap
 "$BONDD" gen-pcap --out "$PCAP" --flows "$FLOWS" --size "$SIZE" >/dev/null
 mkdir -p "$WORK/run"
-toml_head() { bondd_toml_head net_pcap_bb0 "$PCAP"; }
-toml_tail() {
-  cat <<TOML
-[[forward]]
-from = "src"
-to = "$1"
-bidirectional = false
-[run]
-stats_period_ms = 1000
-duration_s = $SECS
-run_dir = "$WORK/run"
-TOML
-}
-{ toml_head; printf '[[port]]\nname = "sink"\ndevice = "net_null_bb1,no-rx=1"\n'; toml_tail sink; } \
-  > "$WORK/plain.toml"
-bond_toml() { # options
-  toml_head
-  cat <<TOML
-[[bond]]
-name = "bond0"
-options = "$1 miimon=100"
-[[bond.member]]
-name = "eth0"
-device = "net_null_bb1,no-rx=1"
-[[bond.member]]
-name = "eth1"
-device = "net_null_bb2,no-rx=1"
-TOML
-  toml_tail bond0
-}
+plain_toml >"$WORK/plain.toml"
 
 
 # bondd run on config $1; the TX of ports $2 (space-separated) summed per period, / $3.
@@ -177,7 +127,7 @@ declare -A PL BD NB BS0 BS1 NS0 NS1
 FAILED=0; TP_RUNS=0
 # Running sum of frame counters; "nan" once one is missing.
 acc() { awk -v s="$1" -v t="$2" 'BEGIN {print (s ~ /^[0-9]+$/ && t ~ /^[0-9]+$/) ? s + t : "nan"}'; }
-for row in "${ROWS[@]}"; do
+for row in "${BOND_ROWS[@]}"; do
   IFS='|' read -r key label bopts nbargs copies _ <<<"$row"
   case " $MODES " in *" $key "*) ;; *) continue;; esac
   bond_toml "$bopts" >"$WORK/bond.toml"
@@ -213,7 +163,7 @@ echo "medians of $REPS runs (Mpps); targets (not enforced): bondd/plain >= $PLAI
 echo "bondd/net_bonding >= 1.18 balance-xor, >= 1.05 balance-rr and broadcast, >= 1.00 active-backup"
 printf "%-30s %7s %7s %8s %16s %15s %11s %11s\n" "mode/policy" plain bondd net_bond \
   "bondd/net_bond" "bondd/plain" "bondd split" "nb split"
-for row in "${ROWS[@]}"; do
+for row in "${BOND_ROWS[@]}"; do
   IFS='|' read -r key label _ nbargs _ target <<<"$row"
   case " $MODES " in *" $key "*) ;; *) continue;; esac
   bp=$(ratio "${BD[$key]}" "${PL[$key]}")

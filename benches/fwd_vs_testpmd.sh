@@ -22,10 +22,7 @@ WORK=$(mktemp -d /tmp/bondd-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd not found: run scripts/setup.sh" >&2; exit 1; }
-if [ -z "${BONDD:-}" ]; then
-  (cd "$ROOT" && cargo build --release -q -p control)
-  BONDD=$ROOT/target/release/bondd
-fi
+private_bondd
 
 choose_memory
 

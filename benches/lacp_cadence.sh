@@ -35,11 +35,7 @@ BPID=
 cleanup() { [ -n "$BPID" ] && kill "$BPID" 2>/dev/null; if [ -n "${KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 
-if [ -z "${BONDD:-}" ]; then
-  (cd "$ROOT" && cargo build --release -q -p control)
-  BONDD=$ROOT/target/release/bondd
-fi
-cp "$BONDD" "$WORK/bondd"; BONDD=$WORK/bondd
+private_bondd
 choose_memory
 "$BONDD" gen-pcap --out "$WORK/flows.pcap" --flows "$FLOWS" --size 60 >/dev/null
 

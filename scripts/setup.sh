@@ -3,7 +3,8 @@
 # run installs nothing and takes a second.
 #   scripts/setup.sh build   what building and running bondd needs
 #   scripts/setup.sh test    that, plus cargo-nextest and the real peers of the tests
-#                            (Open vSwitch, tshark, tcpdump)
+#                            (Open vSwitch, tshark, tcpdump), and valgrind for
+#                            benches/instructions.sh
 set -euo pipefail
 PROFILE=${1:-test}
 case "$PROFILE" in build|test) ;; *) echo "usage: setup.sh [build|test]" >&2; exit 2;; esac
@@ -19,7 +20,7 @@ need_root() {
 PKGS=(libdpdk-dev dpdk-dev dpdk libclang1-14 libclang-common-14-dev pkg-config gcc iproute2 procps)
 # Real peers for the interoperability tests.
 if [ "$PROFILE" = test ]; then
-  PKGS+=(openvswitch-switch openvswitch-common tshark tcpdump iputils-ping tmux)
+  PKGS+=(openvswitch-switch openvswitch-common tshark tcpdump iputils-ping tmux valgrind)
 fi
 
 missing=()
