@@ -500,6 +500,27 @@ fn prefetch_headers(burst: &Burst) {
     }
 }
 
+// `refcnt` and `nb_segs` are neighbours in the mbuf's first cache line, so that broadcast
+// tests both with one 32-bit load.
+const REFCNT: usize = std::mem::offset_of!(dpdk_sys::rte_mbuf, refcnt);
+const _: () = assert!(std::mem::offset_of!(dpdk_sys::rte_mbuf, nb_segs) == REFCNT + 2);
+/// The word of `refcnt` and `nb_segs` both 1, in native byte order.
+const ONE_AND_ONE: u32 = {
+    let b = 1u16.to_ne_bytes();
+    u32::from_ne_bytes([b[0], b[1], b[0], b[1]])
+};
+
+/// True when the mbuf is one segment with one reference.
+///
+/// # Safety
+/// `m` must be a valid mbuf.
+#[inline(always)]
+unsafe fn sole_segment_and_reference(m: *const dpdk_sys::rte_mbuf) -> bool {
+    // SAFETY: both fields lie inside the mbuf; the read is unaligned-safe.
+    let word = unsafe { std::ptr::read_unaligned((m as *const u8).add(REFCNT) as *const u32) };
+    word == ONE_AND_ONE
+}
+
 /// Every frame on every usable member. The members transmit from the same pointer array;
 /// each frame's refcount is raised to the number of members first (a plain store when the
 /// frame is ours alone, as it is straight from RX), and every copy a member refuses is
@@ -514,7 +535,7 @@ fn broadcast(d: &Distribution, burst: &mut Burst, q: u16, retries: u32, counters
             // nobody else, so a plain store will do. Chains need every segment raised, or each
             // member's free would release the tail segments again.
             unsafe {
-                if (*m).nb_segs == 1 && (*m).refcnt == 1 {
+                if sole_segment_and_reference(m) {
                     (*m).refcnt = k as u16;
                 } else {
                     dpdk_sys::rte_pktmbuf_refcnt_update(m, (k - 1) as i16);
