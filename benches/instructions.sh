@@ -21,8 +21,9 @@
 #
 #   benches/instructions.sh [SECONDS] [FLOWS]
 # Environment: BONDD=path to the bondd binary (default: build release), MODES="rr ab ..." to run
-# only some rows (keys: BOND_ROWS in lib.sh). Each run takes about 10 s of valgrind start-up
-# plus SECONDS. Exits non-zero if a count could not be taken.
+# only some rows (keys: BOND_ROWS in lib.sh), KEEP=1 to keep the work directory (profiles,
+# for callgrind_annotate). Each run takes about 10 s of valgrind start-up plus SECONDS.
+# Exits non-zero if a count could not be taken.
 set -euo pipefail
 SECS=${1:-2}
 FLOWS=${2:-4096}

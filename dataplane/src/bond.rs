@@ -221,10 +221,12 @@ pub fn transmit(
     }
 }
 
-// balance-rr and balance-xor do their per-frame work in two passes: choosing every frame's
-// member into `BondTx::choice` (loop state in registers), then moving the frames to the
-// sub-bursts (lengths in registers, no per-frame bounds check). One pass doing both kept the
-// round-robin counter and each sub-burst's length in memory: a store-to-load chain per frame.
+// balance-rr and balance-xor keep every per-frame dependency in registers. In general they
+// work in two passes: choosing every frame's member into `BondTx::choice`, then moving the
+// frames to the sub-bursts (lengths in registers, no per-frame bounds check). One pass doing
+// both with the lengths in memory was a store-to-load chain per frame. Two members, the
+// common bond, need no choice array: balance-rr deals even and odd frames, and balance-xor
+// hashes and moves each frame in one loop with both lengths in registers (`split_two`).
 // Ordinals are masked to MAX_MEMBERS, which removes the bounds checks; a valid distribution
 // never holds a larger one.
 const ORDINAL_MASK: usize = MAX_MEMBERS - 1;
@@ -714,7 +716,7 @@ mod tests {
     }
 
     /// balance-xor: every frame lands on the member the table gives for its hash, in order,
-    /// for bonds of one to sixteen members (two members take their own scatter).
+    /// for bonds of one to sixteen members (two members hash and move in one loop).
     #[test]
     fn hash_split_follows_the_table_and_keeps_order() {
         let _g = eal();
