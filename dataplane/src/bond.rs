@@ -236,16 +236,28 @@ const _: () = assert!(MAX_MEMBERS.is_power_of_two() && BURST.is_power_of_two());
 /// and returns the set of sub-bursts used.
 #[inline(always)]
 fn by_hash(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
-    // One loop per policy, so that the hash inlines into it.
+    // One loop per policy, so that the hash and the table lookup inline into it: each
+    // closure is its own type. The lookup goes inside `hash_then`, so that on the common
+    // frame's path only the bucket's bits of the hash are computed.
     match d.policy {
-        XmitHashPolicy::Layer2 => split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer2.hash(f)),
-        XmitHashPolicy::Layer23 => split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer23.hash(f)),
-        XmitHashPolicy::Layer34 => split_by_hash(d, st, burst, |f| XmitHashPolicy::Layer34.hash(f)),
-        XmitHashPolicy::Encap23 => split_by_hash(d, st, burst, |f| XmitHashPolicy::Encap23.hash(f)),
-        XmitHashPolicy::Encap34 => split_by_hash(d, st, burst, |f| XmitHashPolicy::Encap34.hash(f)),
-        XmitHashPolicy::VlanSrcMac => {
-            split_by_hash(d, st, burst, |f| XmitHashPolicy::VlanSrcMac.hash(f))
-        }
+        XmitHashPolicy::Layer2 => split_by_hash(d, st, burst, |f| {
+            XmitHashPolicy::Layer2.hash_then(f, |h| d.reta.lookup(h))
+        }),
+        XmitHashPolicy::Layer23 => split_by_hash(d, st, burst, |f| {
+            XmitHashPolicy::Layer23.hash_then(f, |h| d.reta.lookup(h))
+        }),
+        XmitHashPolicy::Layer34 => split_by_hash(d, st, burst, |f| {
+            XmitHashPolicy::Layer34.hash_then(f, |h| d.reta.lookup(h))
+        }),
+        XmitHashPolicy::Encap23 => split_by_hash(d, st, burst, |f| {
+            XmitHashPolicy::Encap23.hash_then(f, |h| d.reta.lookup(h))
+        }),
+        XmitHashPolicy::Encap34 => split_by_hash(d, st, burst, |f| {
+            XmitHashPolicy::Encap34.hash_then(f, |h| d.reta.lookup(h))
+        }),
+        XmitHashPolicy::VlanSrcMac => split_by_hash(d, st, burst, |f| {
+            XmitHashPolicy::VlanSrcMac.hash_then(f, |h| d.reta.lookup(h))
+        }),
     }
 }
 
@@ -405,11 +417,11 @@ fn split_by_hash(
     d: &Distribution,
     st: &mut BondTx,
     burst: &mut Burst,
-    hash: impl Fn(&[u8]) -> u32,
+    member: impl Fn(&[u8]) -> u8,
 ) -> u32 {
     prefetch_headers(burst);
     // SAFETY (both closures): burst-owned mbufs.
-    let choose = |m| d.reta.lookup(hash(unsafe { crate::mbuf::raw_data(m) }));
+    let choose = |m| member(unsafe { crate::mbuf::raw_data(m) });
     if d.members == 2 {
         return split_two(&mut st.subs, burst, |_, m| choose(m));
     }
@@ -442,8 +454,13 @@ fn split_two(
     let (mut la, mut lb) = (0usize, 0usize);
     for (i, &m) in burst.as_slice().iter().enumerate() {
         let to_b = usize::from(choose(i, m) & 1);
-        sa[la & (BURST - 1)] = m;
-        sb[lb & (BURST - 1)] = m;
+        debug_assert!(la + lb == i && i < BURST);
+        // SAFETY: la + lb == i < BURST (one of the two advances per frame), so both indices
+        // are in bounds; the unchecked stores spare the index masks in this hottest loop.
+        unsafe {
+            *sa.get_unchecked_mut(la) = m;
+            *sb.get_unchecked_mut(lb) = m;
+        }
         la += 1 - to_b;
         lb += to_b;
     }
