@@ -270,12 +270,14 @@ fn fast_hash(policy: XmitHashPolicy, f: &[u8]) -> Option<u32> {
     if f.len() < 38 {
         return None;
     }
-    let ethertype = u16::from_be_bytes([f[12], f[13]]);
+    // No tag type is below 0x8100, so a first byte below 0x81 lets IPv4 and ARP through
+    // without assembling the ethertype.
+    let untagged = f[12] < 0x81 || !is_tpid(u16::from_be_bytes([f[12], f[13]]));
     match policy {
-        XmitHashPolicy::Layer2 if !is_tpid(ethertype) => {
-            return Some(u32::from(f[5] ^ f[11]) ^ u32::from(ethertype));
+        XmitHashPolicy::Layer2 if untagged => {
+            return Some(u32::from(f[5] ^ f[11] ^ f[13]) ^ u32::from(f[12]) << 8);
         }
-        XmitHashPolicy::VlanSrcMac if !is_tpid(ethertype) => {
+        XmitHashPolicy::VlanSrcMac if untagged => {
             let vendor = u32::from_be_bytes([0, f[6], f[7], f[8]]);
             let dev = u32::from_be_bytes([0, f[9], f[10], f[11]]);
             return Some(vendor ^ dev);
@@ -284,6 +286,7 @@ fn fast_hash(policy: XmitHashPolicy, f: &[u8]) -> Option<u32> {
         _ => {}
     }
     // IPv4, IHL 5, no MF flag and offset 0, TCP or UDP.
+    let ethertype = u16::from_be_bytes([f[12], f[13]]);
     if ethertype != 0x0800 || f[14] != 0x45 || (f[20] & 0x3f) != 0 || f[21] != 0 {
         return None;
     }
