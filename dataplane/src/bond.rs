@@ -148,7 +148,8 @@ fn xorshift(state: &mut u64) -> u64 {
 }
 
 /// True for an IPv4 IGMP frame (balance-rr sends those on the active member, as Linux does).
-/// Reads the mbuf directly: one two-byte and one one-byte load of the frame.
+/// Reads the mbuf directly: the IPv4 protocol byte first (rarely 2, so most frames take one
+/// compare), then the ethertype.
 ///
 /// # Safety
 /// `m` must be a valid mbuf.
@@ -161,7 +162,7 @@ unsafe fn is_igmp_mbuf(m: *const dpdk_sys::rte_mbuf) -> bool {
             return false;
         }
         let p = (m.buf_addr as *const u8).add(usize::from(m.data_off));
-        std::ptr::read_unaligned(p.add(12) as *const [u8; 2]) == [0x08, 0x00] && *p.add(23) == 2
+        *p.add(23) == 2 && std::ptr::read_unaligned(p.add(12) as *const [u8; 2]) == [0x08, 0x00]
     }
 }
 
