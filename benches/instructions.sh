@@ -67,7 +67,9 @@ per_object() {
 # ("nan ..." when the run failed or forwarded nothing).
 count() { # name config
   local name=$1 cfg=$2 prof=$WORK/$1.cg frames
-  if ! valgrind --tool=callgrind --toggle-collect='dataplane::fwd::run' \
+  # --fair-sched: valgrind runs one thread at a time, and without it the busy worker can keep
+  # the control thread (which ends the run after SECONDS) from ever being scheduled.
+  if ! valgrind --tool=callgrind --fair-sched=yes --toggle-collect='dataplane::fwd::run' \
       --callgrind-out-file="$prof" "$BONDD" run --config "$cfg" --json \
       >"$WORK/$name.out" 2>"$WORK/$name.err"; then
     { echo "$name: bondd under valgrind failed:"; grep -v '^==' "$WORK/$name.err" | tail -5; } >&2
