@@ -240,26 +240,16 @@ fn by_hash(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
     // One loop per policy, so that the hash and the table lookup inline into it: each
     // closure is its own type. The lookup goes inside `hash_then`, so that on the common
     // frame's path only the bucket's bits of the hash are computed.
-    match d.policy {
-        XmitHashPolicy::Layer2 => split_by_hash(d, st, burst, |f| {
-            XmitHashPolicy::Layer2.hash_then(f, |h| d.reta.lookup(h))
-        }),
-        XmitHashPolicy::Layer23 => split_by_hash(d, st, burst, |f| {
-            XmitHashPolicy::Layer23.hash_then(f, |h| d.reta.lookup(h))
-        }),
-        XmitHashPolicy::Layer34 => split_by_hash(d, st, burst, |f| {
-            XmitHashPolicy::Layer34.hash_then(f, |h| d.reta.lookup(h))
-        }),
-        XmitHashPolicy::Encap23 => split_by_hash(d, st, burst, |f| {
-            XmitHashPolicy::Encap23.hash_then(f, |h| d.reta.lookup(h))
-        }),
-        XmitHashPolicy::Encap34 => split_by_hash(d, st, burst, |f| {
-            XmitHashPolicy::Encap34.hash_then(f, |h| d.reta.lookup(h))
-        }),
-        XmitHashPolicy::VlanSrcMac => split_by_hash(d, st, burst, |f| {
-            XmitHashPolicy::VlanSrcMac.hash_then(f, |h| d.reta.lookup(h))
-        }),
+    macro_rules! per_policy {
+        ($($p:ident),*) => {
+            match d.policy {
+                $(XmitHashPolicy::$p => split_by_hash(d, st, burst, |f| {
+                    XmitHashPolicy::$p.hash_then(f, |h| d.reta.lookup(h))
+                }),)*
+            }
+        };
     }
+    per_policy!(Layer2, Layer23, Layer34, Encap23, Encap34, VlanSrcMac)
 }
 
 /// balance-rr: moves the burst's frames to the sub-burst of their members and returns the set
