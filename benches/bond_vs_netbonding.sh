@@ -125,8 +125,9 @@ echo
 printf "%-30s %-4s %8s %8s %12s\n" "mode/policy" rep plain bondd net_bonding
 declare -A PL BD NB BS0 BS1 NS0 NS1
 FAILED=0; TP_RUNS=0
-# Running sum of frame counters; "nan" once one is missing.
-acc() { awk -v s="$1" -v t="$2" 'BEGIN {print (s ~ /^[0-9]+$/ && t ~ /^[0-9]+$/) ? s + t : "nan"}'; }
+# Running sum of frame counters; "nan" once one is missing. printf, not print: mawk prints a
+# number of 2^31 or more as "2.14748e+09", which the next call would take for a missing one.
+acc() { awk -v s="$1" -v t="$2" 'BEGIN {if (s ~ /^[0-9]+$/ && t ~ /^[0-9]+$/) printf "%.0f\n", s + t; else print "nan"}'; }
 for row in "${BOND_ROWS[@]}"; do
   IFS='|' read -r key label bopts nbargs copies _ <<<"$row"
   case " $MODES " in *" $key "*) ;; *) continue;; esac
