@@ -442,19 +442,27 @@ fn split_two(
     // SAFETY: at most BURST frames in all, so no slot index reaches BURST; both lengths are
     // set before anything reads the sub-bursts.
     let ((sa, _), (sb, _)) = unsafe { (a.raw_parts(), b.raw_parts()) };
-    let (mut la, mut lb) = (0usize, 0usize);
+    // Write cursors rather than lengths: with the table and the frame, the loop's live values
+    // then fit the registers a call to the hash's uncommon path preserves, so nothing is
+    // reloaded from the stack per frame. `black_box` (once per burst) hides that `sb` is `sa`
+    // plus a constant, which would have the compiler keep one cursor as a base and an offset.
+    let (sa, sb) = (sa.as_mut_ptr(), std::hint::black_box(sb.as_mut_ptr()));
+    let (mut wa, mut wb) = (sa, sb);
     for (i, &m) in burst.as_slice().iter().enumerate() {
         let to_b = usize::from(choose(i, m) & 1);
-        debug_assert!(la + lb == i && i < BURST);
-        // SAFETY: la + lb == i < BURST (one of the two advances per frame), so both indices
-        // are in bounds; the unchecked stores spare the index masks in this hottest loop.
+        // SAFETY: (wa - sa) + (wb - sb) == i < BURST, as one of the two cursors advances by
+        // one per frame, so both writes land inside their sub-burst's slots; unchecked, as
+        // index masks would cost this hottest loop instructions.
         unsafe {
-            *sa.get_unchecked_mut(la) = m;
-            *sb.get_unchecked_mut(lb) = m;
+            debug_assert!(wa.offset_from(sa) + wb.offset_from(sb) == i as isize && i < BURST);
+            wa.write(m);
+            wb.write(m);
+            wa = wa.add(1 - to_b);
+            wb = wb.add(to_b);
         }
-        la += 1 - to_b;
-        lb += to_b;
     }
+    // SAFETY: both cursors started at their slots' start and only moved forward.
+    let (la, lb) = unsafe { (wa.offset_from(sa) as usize, wb.offset_from(sb) as usize) };
     // SAFETY: the first la and lb slots hold owned mbufs.
     unsafe {
         *a.raw_parts().1 = la;

@@ -261,10 +261,11 @@ fn xmit_hash_uncommon(policy: XmitHashPolicy, frame: &[u8]) -> u32 {
 }
 
 /// The common frame, hashed with a handful of loads: untagged IPv4 with a 20-byte header,
-/// not a fragment, carrying TCP or UDP. For such a frame the kernel's formulas reduce to
-/// XORs of fixed offsets, and the encap policies equal their plain counterparts (the flow
-/// dissector does not follow UDP tunnels without flags). Anything else returns None and goes
-/// the general way; a test checks that both ways agree on many thousands of frames.
+/// not a fragment, carrying TCP or UDP (layer2+3: any untagged IPv4 but ICMP). For such a
+/// frame the kernel's formulas reduce to XORs of fixed offsets, and the encap policies equal
+/// their plain counterparts (the flow dissector does not follow UDP tunnels without flags).
+/// Anything else returns None and goes the general way; a test checks that both ways agree
+/// on many thousands of frames.
 #[inline(always)]
 fn fast_hash(policy: XmitHashPolicy, f: &[u8]) -> Option<u32> {
     if f.len() < 38 {
@@ -285,16 +286,32 @@ fn fast_hash(policy: XmitHashPolicy, f: &[u8]) -> Option<u32> {
         XmitHashPolicy::Layer2 | XmitHashPolicy::VlanSrcMac => return None,
         _ => {}
     }
-    // IPv4, IHL 5, no MF flag and offset 0, TCP or UDP.
-    let ethertype = u16::from_be_bytes([f[12], f[13]]);
-    if ethertype != 0x0800 || f[14] != 0x45 || (f[20] & 0x3f) != 0 || f[21] != 0 {
+    if u16::from_be_bytes([f[12], f[13]]) != 0x0800 {
+        return None;
+    }
+    let addrs = u32::from_le_bytes([f[26], f[27], f[28], f[29]])
+        ^ u32::from_le_bytes([f[30], f[31], f[32], f[33]]);
+    if policy == XmitHashPolicy::Layer23 {
+        // The kernel's layer2+3 reads the two addresses of any IPv4 header, whatever its
+        // version nibble, length, flags or protocol (`bond_flow_ip`), except that an ICMP
+        // error that is not a fragment is hashed on the header it quotes: ICMP goes the
+        // general way.
+        if f[23] == 1 {
+            return None;
+        }
+        let mut h = u32::from(f[5] ^ f[11]) ^ 0x0800 ^ addrs;
+        h ^= h >> 16;
+        h ^= h >> 8;
+        return Some(h);
+    }
+    // The others: IHL 5, no MF flag and offset 0, TCP or UDP. (encap2+3 too: the full flow
+    // dissector checks the version and length, and parses the first fragment's ports.)
+    if f[14] != 0x45 || (f[20] & 0x3f) != 0 || f[21] != 0 {
         return None;
     }
     if f[23] != 6 && f[23] != 17 {
         return None;
     }
-    let addrs = u32::from_le_bytes([f[26], f[27], f[28], f[29]])
-        ^ u32::from_le_bytes([f[30], f[31], f[32], f[33]]);
     let (mut h, shift) = match policy {
         XmitHashPolicy::Layer34 | XmitHashPolicy::Encap34 => {
             (u32::from_le_bytes([f[34], f[35], f[36], f[37]]), 1)
@@ -921,7 +938,7 @@ mod fast_path_tests {
             for b in f.iter_mut() {
                 *b = rnd() as u8;
             }
-            match i % 8 {
+            match i % 10 {
                 0..=3 => {
                     f[12] = 0x08;
                     f[13] = 0x00;
@@ -947,6 +964,22 @@ mod fast_path_tests {
                     f[12] = 0x86;
                     f[13] = 0xdd;
                     f[14] = 0x60;
+                }
+                7 => {
+                    // Any version nibble, header length, flags and protocol.
+                    f[12] = 0x08;
+                    f[13] = 0x00;
+                }
+                8 => {
+                    // ICMP, not a fragment: echo, or an error quoting an IPv4 header.
+                    f[12] = 0x08;
+                    f[13] = 0x00;
+                    f[14] = 0x45;
+                    f[20] &= 0x40;
+                    f[21] = 0;
+                    f[23] = 1;
+                    f[34] = [0, 3, 5, 8, 11][(i / 10) as usize % 5];
+                    f[42] = 0x45;
                 }
                 _ => {}
             }
