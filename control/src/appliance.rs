@@ -906,7 +906,10 @@ pub(crate) fn spawn_workers(
     let per_worker = counters.to_vec();
     let plan = Arc::clone(plan);
     Ok(Workers::spawn(cores, move |ctx| {
-        fwd::run(&ctx, &plan, &per_worker[ctx.index]);
+        // Each worker reads the plan on every burst: a copy made on its own thread lies in
+        // that thread's allocator arena, away from whatever the control thread writes.
+        let own = Plan::clone(&plan);
+        fwd::run(&ctx, &own, &per_worker[ctx.index]);
     })?)
 }
 

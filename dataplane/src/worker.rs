@@ -2,6 +2,7 @@
 
 use crate::eal::ThreadRegistration;
 use crate::error::{Error, Result};
+use crossbeam_utils::CachePadded;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -15,7 +16,9 @@ pub struct WorkerCtx {
     pub core: usize,
     /// The EAL lcore id it registered as (`u32::MAX` if registration failed).
     pub lcore: u32,
-    stop: Arc<AtomicBool>,
+    /// Read by the worker on every pass of its loop: on a line of its own, so that no heap
+    /// neighbour written by another thread makes those reads miss.
+    stop: Arc<CachePadded<AtomicBool>>,
 }
 
 impl WorkerCtx {
@@ -28,7 +31,7 @@ impl WorkerCtx {
 
 /// A set of running workers.
 pub struct Workers {
-    stop: Arc<AtomicBool>,
+    stop: Arc<CachePadded<AtomicBool>>,
     handles: Vec<(usize, JoinHandle<()>)>,
 }
 
@@ -55,7 +58,7 @@ impl Workers {
     where
         F: Fn(WorkerCtx) + Send + Sync + 'static,
     {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(CachePadded::new(AtomicBool::new(false)));
         let body = Arc::new(body);
         let mut handles = Vec::with_capacity(cores.len());
         for (index, &core) in cores.iter().enumerate() {
