@@ -243,9 +243,13 @@ fn by_hash(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
     macro_rules! per_policy {
         ($($p:ident),*) => {
             match d.policy {
-                $(XmitHashPolicy::$p => split_by_hash(d, st, burst, |f| {
-                    XmitHashPolicy::$p.hash_then(f, |h| d.reta.lookup(h))
-                }),)*
+                $(XmitHashPolicy::$p => split_by_hash(
+                    d,
+                    st,
+                    burst,
+                    |f| XmitHashPolicy::$p.common_then(f, |h| d.reta.lookup(h)),
+                    |f| XmitHashPolicy::$p.hash_then(f, |h| d.reta.lookup(h)),
+                ),)*
             }
         };
     }
@@ -400,21 +404,28 @@ fn choose_round_robin(d: &Distribution, st: &mut BondTx, burst: &Burst, igmp: u3
 }
 
 /// balance-xor: moves every frame to the sub-burst of the member its hash selects and returns
-/// the set of sub-bursts used. Two members (the common bond) take the frames in the same loop
-/// that hashes them, with both lengths in registers; more members choose first (into
-/// `st.choice`), then [`scatter`].
+/// the set of sub-bursts used. `member` is the choice for any frame; `common` the same choice
+/// for the frames the hash's fast path takes, None for the others. Two members (the common
+/// bond) take the frames in the same loop that hashes them, with both lengths in registers;
+/// more members choose first (into `st.choice`), then [`scatter`].
 #[inline(always)]
 fn split_by_hash(
     d: &Distribution,
     st: &mut BondTx,
     burst: &mut Burst,
+    common: impl Fn(&[u8]) -> Option<u8>,
     member: impl Fn(&[u8]) -> u8,
 ) -> u32 {
     prefetch_headers(burst);
-    // SAFETY (both closures): burst-owned mbufs.
+    // SAFETY (all three closures): burst-owned mbufs.
     let choose = |m| member(unsafe { crate::mbuf::raw_data(m) });
     if d.members == 2 {
-        return split_two(&mut st.subs, burst, |_, m| choose(m));
+        return split_two(
+            &mut st.subs,
+            burst,
+            |_, m| common(unsafe { crate::mbuf::raw_data(m) }),
+            |_, m| choose(m),
+        );
     }
     for (o, &m) in st.choice.iter_mut().zip(burst.as_slice()) {
         *o = choose(m);
@@ -426,16 +437,23 @@ fn split_by_hash(
 #[inline(always)]
 fn scatter_two(st: &mut BondTx, burst: &mut Burst) -> u32 {
     let choice = &st.choice;
-    split_two(&mut st.subs, burst, |i, _| choice[i & (BURST - 1)])
+    let pick = |i: usize, _| choice[i & (BURST - 1)];
+    split_two(&mut st.subs, burst, |i, m| Some(pick(i, m)), pick)
 }
 
-/// Moves frame `i` of `burst` (mbuf `m`) to sub-burst `choose(i, m)` (0 or 1), keeping their
-/// order, and returns the set of sub-bursts used. Every frame is written to both sub-bursts
-/// and only the chosen one's length advances, so that nothing per frame depends on memory.
+/// Moves frame `i` of `burst` (mbuf `m`) to sub-burst 0 or 1, keeping their order, and returns
+/// the set of sub-bursts used. `choose` picks for any frame; `common` picks the same for the
+/// frames it knows, and None for the others. Every frame is written to both sub-bursts and
+/// only the chosen one's cursor advances, so that nothing per frame depends on memory.
+///
+/// The frames go through `common` until it first says None, and from that frame on through
+/// `choose`. So the first loop makes no call when `common` makes none (the hash's fast path):
+/// the compiler then has every register for it, instead of only those a call preserves.
 #[inline(always)]
 fn split_two(
     subs: &mut [Burst; MAX_MEMBERS],
     burst: &mut Burst,
+    common: impl Fn(usize, *mut dpdk_sys::rte_mbuf) -> Option<u8>,
     choose: impl Fn(usize, *mut dpdk_sys::rte_mbuf) -> u8,
 ) -> u32 {
     let [a, b, ..] = subs;
@@ -448,18 +466,31 @@ fn split_two(
     // plus a constant, which would have the compiler keep one cursor as a base and an offset.
     let (sa, sb) = (sa.as_mut_ptr(), std::hint::black_box(sb.as_mut_ptr()));
     let (mut wa, mut wb) = (sa, sb);
-    for (i, &m) in burst.as_slice().iter().enumerate() {
-        let to_b = usize::from(choose(i, m) & 1);
-        // SAFETY: (wa - sa) + (wb - sb) == i < BURST, as one of the two cursors advances by
-        // one per frame, so both writes land inside their sub-burst's slots; unchecked, as
-        // index masks would cost this hottest loop instructions.
-        unsafe {
-            debug_assert!(wa.offset_from(sa) + wb.offset_from(sb) == i as isize && i < BURST);
-            wa.write(m);
-            wb.write(m);
-            wa = wa.add(1 - to_b);
-            wb = wb.add(to_b);
-        }
+    let frames = burst.as_slice();
+    macro_rules! put {
+        ($i:expr, $m:expr, $choice:expr) => {{
+            let (i, m, to_b) = ($i, $m, usize::from($choice & 1));
+            // SAFETY: (wa - sa) + (wb - sb) == i < BURST, as one of the two cursors advances
+            // by one per frame, so both writes land inside their sub-burst's slots; unchecked,
+            // as index masks would cost this hottest loop instructions.
+            unsafe {
+                debug_assert!(wa.offset_from(sa) + wb.offset_from(sb) == i as isize && i < BURST);
+                wa.write(m);
+                wb.write(m);
+                wa = wa.add(1 - to_b);
+                wb = wb.add(to_b);
+            }
+        }};
+    }
+    for (i, &m) in frames.iter().enumerate() {
+        let Some(c) = common(i, m) else { break };
+        put!(i, m, c);
+    }
+    // Where the first loop stopped: the frames placed so far (so that loop needs no counter).
+    // SAFETY: both cursors only moved forward from their slots' start.
+    let start = unsafe { wa.offset_from(sa) + wb.offset_from(sb) } as usize;
+    for (i, &m) in frames.iter().enumerate().skip(start) {
+        put!(i, m, choose(i, m));
     }
     // SAFETY: both cursors started at their slots' start and only moved forward.
     let (la, lb) = unsafe { (wa.offset_from(sa) as usize, wb.offset_from(sb) as usize) };
@@ -750,7 +781,15 @@ mod tests {
                     let frames: Vec<Vec<u8>> = (0..n)
                         .map(|_| {
                             seq += 1;
-                            let f = frame(seq, false, &mut rng);
+                            let mut f = frame(seq, false, &mut rng);
+                            // Some frames the hash's fast path declines, anywhere in the
+                            // burst: from the first one on, the split takes its other loop.
+                            match rng.below(8) {
+                                0 => f[23] = 1,
+                                1 => f[12..14].copy_from_slice(&[0x86, 0xdd]),
+                                2 => f[12..14].copy_from_slice(&[0x81, 0x00]),
+                                _ => {}
+                            }
                             want[usize::from(d.reta.lookup(policy.hash(&f)))].push(seq);
                             f
                         })

@@ -202,6 +202,15 @@ impl XmitHashPolicy {
             None => then(xmit_hash_uncommon(self, frame)),
         }
     }
+
+    /// `then(self.hash(frame))` for the frames the fast path takes (the common ones: untagged
+    /// IPv4 TCP or UDP for the L3/L4 policies, any untagged IPv4 but ICMP for layer2+3,
+    /// untagged for layer2), None for the others. Inlines to a few loads and compares with no
+    /// call, for loops that keep the general path out of the way.
+    #[inline(always)]
+    pub fn common_then<R>(self, frame: &[u8], then: impl Fn(u32) -> R) -> Option<R> {
+        fast_hash(self, frame).map(then)
+    }
 }
 
 impl fmt::Display for XmitHashPolicy {
