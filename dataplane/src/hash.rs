@@ -947,43 +947,28 @@ mod fast_path_tests {
             for b in f.iter_mut() {
                 *b = rnd() as u8;
             }
+            const IPV4: [u8; 3] = [0x08, 0x00, 0x45];
             match i % 10 {
                 0..=3 => {
-                    f[12] = 0x08;
-                    f[13] = 0x00;
-                    f[14] = 0x45;
+                    f[12..15].copy_from_slice(&IPV4);
                     f[20] &= 0x40; // DF at most: not a fragment
                     f[21] = 0;
                     f[23] = if i % 2 == 0 { 6 } else { 17 };
                 }
                 4 => {
-                    f[12] = 0x08;
-                    f[13] = 0x00;
-                    f[14] = 0x45;
+                    f[12..15].copy_from_slice(&IPV4);
                     f[23] = [1, 6, 17, 132][(i / 8) as usize % 4]; // fragments and others
                 }
                 5 => {
-                    f[12] = 0x81;
-                    f[13] = 0x00;
-                    f[16] = 0x08;
-                    f[17] = 0x00;
-                    f[18] = 0x45;
+                    f[12..14].copy_from_slice(&[0x81, 0x00]);
+                    f[16..19].copy_from_slice(&IPV4);
                 }
-                6 => {
-                    f[12] = 0x86;
-                    f[13] = 0xdd;
-                    f[14] = 0x60;
-                }
-                7 => {
-                    // Any version nibble, header length, flags and protocol.
-                    f[12] = 0x08;
-                    f[13] = 0x00;
-                }
+                6 => f[12..15].copy_from_slice(&[0x86, 0xdd, 0x60]),
+                // Any version nibble, header length, flags and protocol.
+                7 => f[12..14].copy_from_slice(&IPV4[..2]),
                 8 => {
                     // ICMP, not a fragment: echo, or an error quoting an IPv4 header.
-                    f[12] = 0x08;
-                    f[13] = 0x00;
-                    f[14] = 0x45;
+                    f[12..15].copy_from_slice(&IPV4);
                     f[20] &= 0x40;
                     f[21] = 0;
                     f[23] = 1;
