@@ -406,8 +406,8 @@ fn choose_round_robin(d: &Distribution, st: &mut BondTx, burst: &Burst, igmp: u3
 /// balance-xor: moves every frame to the sub-burst of the member its hash selects and returns
 /// the set of sub-bursts used. `member` is the choice for any frame; `common` the same choice
 /// for the frames the hash's fast path takes, None for the others. Two members (the common
-/// bond) take the frames in the same loop that hashes them, with both lengths in registers;
-/// more members choose first (into `st.choice`), then [`scatter`].
+/// bond) take the frames in the same loop that hashes them, with both write cursors in
+/// registers ([`split_two`]); more members choose first (into `st.choice`), then [`scatter`].
 #[inline(always)]
 fn split_by_hash(
     d: &Distribution,
@@ -460,10 +460,11 @@ fn split_two(
     // SAFETY: at most BURST frames in all, so no slot index reaches BURST; both lengths are
     // set before anything reads the sub-bursts.
     let ((sa, _), (sb, _)) = unsafe { (a.raw_parts(), b.raw_parts()) };
-    // Write cursors rather than lengths: with the table and the frame, the loop's live values
-    // then fit the registers a call to the hash's uncommon path preserves, so nothing is
-    // reloaded from the stack per frame. `black_box` (once per burst) hides that `sb` is `sa`
-    // plus a constant, which would have the compiler keep one cursor as a base and an offset.
+    // Write cursors rather than lengths: one live value per sub-burst instead of a base and a
+    // length, so that the second loop too (which calls the hash's uncommon path) keeps its
+    // values in the registers a call preserves. `black_box` (once per burst) hides that `sb`
+    // is `sa` plus a constant, which would have the compiler keep one cursor as a base and an
+    // offset.
     let (sa, sb) = (sa.as_mut_ptr(), std::hint::black_box(sb.as_mut_ptr()));
     let (mut wa, mut wb) = (sa, sb);
     let frames = burst.as_slice();
