@@ -227,7 +227,7 @@ pub fn transmit(
 // frames to the sub-bursts (lengths in registers, no per-frame bounds check). One pass doing
 // both with the lengths in memory was a store-to-load chain per frame. Two members, the
 // common bond, need no choice array: balance-rr deals even and odd frames, and balance-xor
-// hashes and moves each frame in one loop with both lengths in registers (`split_two`).
+// hashes and moves each frame in one loop with both write cursors in registers (`split_two`).
 // Ordinals are masked to MAX_MEMBERS, which removes the bounds checks; a valid distribution
 // never holds a larger one.
 const ORDINAL_MASK: usize = MAX_MEMBERS - 1;
@@ -238,8 +238,8 @@ const _: () = assert!(MAX_MEMBERS.is_power_of_two() && BURST.is_power_of_two());
 #[inline(always)]
 fn by_hash(d: &Distribution, st: &mut BondTx, burst: &mut Burst) -> u32 {
     // One loop per policy, so that the hash and the table lookup inline into it: each
-    // closure is its own type. The lookup goes inside `hash_then`, so that on the common
-    // frame's path only the bucket's bits of the hash are computed.
+    // closure is its own type. The lookup goes inside `common_then` and `hash_then`, so that
+    // on the common frame's path only the bucket's bits of the hash are computed.
     macro_rules! per_policy {
         ($($p:ident),*) => {
             match d.policy {
