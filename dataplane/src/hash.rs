@@ -308,10 +308,13 @@ fn fast_hash(policy: XmitHashPolicy, f: &[u8]) -> Option<u32> {
         if f[23] == 1 {
             return None;
         }
-        let mut h = u32::from(f[5] ^ f[11]) ^ 0x0800 ^ addrs;
+        // The fold is linear, and folds the MAC byte XOR 0x0800 (the ethertype) into itself
+        // XOR 0x0808: folding the addresses alone and adding that after gives the same 32
+        // bits, with the MAC bytes off the fold's dependency chain.
+        let mut h = addrs;
         h ^= h >> 16;
         h ^= h >> 8;
-        return Some(h);
+        return Some(h ^ u32::from(f[5] ^ f[11]) ^ 0x0808);
     }
     // The others: IHL 5, no MF flag and offset 0, TCP or UDP. (encap2+3 too: the full flow
     // dissector checks the version and length, and parses the first fragment's ports.) The
