@@ -1,7 +1,7 @@
 //! The command line of `bondd bench run|rfc2544|failover`: arguments, their checks, and the
 //! output files.
 
-use super::dut::{BondSetup, Dut, External, Placement, Sink};
+use super::dut::{BondSetup, Dut, External, Placement, Sink, Source};
 use super::experiment::{self, Experiment, Setup};
 use super::rate::Rate;
 use super::report::{Criteria, Report};
@@ -46,6 +46,13 @@ pub struct Common {
     /// measured, else ring. 802.3ad always reads every frame (ring).
     #[arg(long)]
     pub sink: Option<String>,
+    /// Where the frames come from: "generator" (the harness's generator on its own core, at
+    /// any rate, every frame read back where the sink allows) or "replay" (`run` at rate max
+    /// only: a net_pcap port replaying one frame per flow, read by the device's own worker,
+    /// into net_null sinks counted by port statistics; no other core in the path, so the
+    /// worker's cost per frame decides, as in benches/bond_vs_netbonding.sh).
+    #[arg(long, default_value = "generator")]
+    pub source: String,
     /// On-wire frame size with FCS (64..), or "imix" (7×64, 4×594, 1×1518).
     #[arg(long, default_value = "64")]
     pub size: String,
@@ -189,6 +196,11 @@ fn setup(c: &Common) -> anyhow::Result<Setup> {
     for d in &duts {
         anyhow::ensure!(seen.insert(*d), "--dut: {d} is named twice");
     }
+    let source: Source = c.source.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    anyhow::ensure!(
+        source == Source::Generator || c.sink.is_none(),
+        "--sink: a replay always ends in net_null ports counted by their statistics"
+    );
     let sizes: Sizes = c.size.parse().map_err(|e| anyhow::anyhow!("--size: {e}"))?;
     let mut sport = PortRange::parse("sport", &c.sport)?;
     if let Some(n) = c.flows {
@@ -241,6 +253,7 @@ fn setup(c: &Common) -> anyhow::Result<Setup> {
                 None if duts.contains(&Dut::NetBonding) => Sink::Null,
                 None => Sink::Ring,
             },
+            source,
         },
         external: External {
             tx: c.tx_device.clone(),
@@ -361,8 +374,14 @@ fn describe(s: &Setup, c: &Common) -> serde_json::Value {
         "rx_core": s.cores.rx,
         "memory": s.place.memory,
         "sink": s.bond.sink,
+        "source": s.bond.source,
         "topology": if s.duts == [Dut::External] {
             "generator -> tx device -> external device -> rx devices, read at the rx devices"
+        } else if s.bond.source == Source::Replay && s.bond.facing() {
+            "two bonds facing each other: net_pcap replay -> bond A => bond B -> net_null, \
+             counted by port statistics"
+        } else if s.bond.source == Source::Replay {
+            "net_pcap replay -> bond -> net_null members, counted by port statistics"
         } else if s.bond.facing() {
             "two bonds facing each other: src -> bond A => bond B -> dst, read at dst"
         } else {

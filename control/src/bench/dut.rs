@@ -90,6 +90,36 @@ impl std::str::FromStr for Sink {
     }
 }
 
+/// Where the frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The harness's generator, through a `net_ring` port: any rate, every frame stamped.
+    Generator,
+    /// A `net_pcap` port replaying one frame per flow in a loop (`infinite_rx`, the file at
+    /// [`replay_file`] of the run directory), into `net_null` sinks: the device's worker reads
+    /// the source and feeds the sinks itself, with no other core in the path, so the worker's
+    /// own cost per frame decides the throughput (as in `benches/bond_vs_netbonding.sh`).
+    /// As fast as the worker goes; frames are counted by port statistics.
+    Replay,
+}
+
+impl std::str::FromStr for Source {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Source, String> {
+        match s {
+            "generator" => Ok(Source::Generator),
+            "replay" => Ok(Source::Replay),
+            _ => Err(format!("--source {s:?}: generator or replay")),
+        }
+    }
+}
+
+/// The pcap file a [`Source::Replay`] source replays, in the run directory.
+pub fn replay_file(run_dir: &std::path::Path) -> std::path::PathBuf {
+    run_dir.join("replay.pcap")
+}
+
 /// The bond every DUT is built with.
 #[derive(Debug, Clone)]
 pub struct BondSetup {
@@ -102,6 +132,7 @@ pub struct BondSetup {
     /// More Linux options for bondd (`BONDING_OPTS` form), e.g. "updelay=20".
     pub extra: String,
     pub sink: Sink,
+    pub source: Source,
 }
 
 impl BondSetup {
@@ -152,6 +183,23 @@ impl BondSetup {
         }
         if !(1..=8).contains(&self.members) {
             return Err(format!("--members {}: 1 to 8", self.members));
+        }
+        if self.source == Source::Replay {
+            if let Some(d) = duts
+                .iter()
+                .find(|d| !matches!(d, Dut::Bondd | Dut::NetBonding | Dut::None))
+            {
+                return Err(format!(
+                    "--source replay: the replay runs inside the harness's own appliance, so \
+                     --dut {d} cannot be measured with it"
+                ));
+            }
+            // The sink is always net_null ports counted by their statistics: the members, or
+            // in 802.3ad the port behind the facing bond; --sink does not apply.
+            if duts.contains(&Dut::NetBonding) {
+                self.net_bonding_args()?;
+            }
+            return Ok(());
         }
         if self.facing() && self.sink == Sink::Null {
             return Err(
@@ -230,6 +278,16 @@ pub struct Placement {
     pub memory: String,
 }
 
+/// Where a replay's frames are counted, by port statistics.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    /// The source port: what it received is what the device was handed.
+    pub src: u16,
+    /// Where the device's frames end: the members' net_null ports, or in 802.3ad the one
+    /// behind the facing bond.
+    pub out: Vec<u16>,
+}
+
 /// A device under test, running. (Fields drop in this order: the keeper before the
 /// appliance, the appliance before net_bonding's members and their rings.)
 pub struct Rig {
@@ -247,6 +305,8 @@ pub struct Rig {
     pub member_names: Vec<String>,
     /// Member shares from counters, where the receiver reads frames behind the bond.
     pub member_counts: Option<MemberCounts>,
+    /// A replay's counting points (None with the generator).
+    pub counted: Option<Counted>,
     /// net_bonding's members, closed after the appliance.
     own_ports: Vec<Port>,
     /// Their rings (802.3ad), freed after the ports with whatever frames they still hold.
@@ -284,16 +344,16 @@ fn config_text(
         ));
     }
     let p = std::process::id() % 10_000;
-    let src = format!("net_ringB{p}_{k}s");
+    let src = source_device(bond.source, p, k, run_dir);
     let mut t = format!(
         "[eal]\nmemory = \"{}\"\n[cores]\ncontrol = {}\nworkers = {:?}\n\
          [[port]]\nname = \"src\"\ndevice = \"{src}\"\n",
         place.memory, place.control_core, place.workers
     );
     let members: Vec<String> = (0..bond.members)
-        .map(|i| match bond.sink {
-            Sink::Ring => format!("net_ringB{p}_{k}m{i}"),
-            Sink::Null => format!("net_nullB{p}_{k}m{i},no-rx=1"),
+        .map(|i| match (bond.source, bond.sink) {
+            (Source::Generator, Sink::Ring) => format!("net_ringB{p}_{k}m{i}"),
+            _ => format!("net_nullB{p}_{k}m{i},no-rx=1"),
         })
         .collect();
     let to = match dut {
@@ -341,6 +401,18 @@ fn config_text(
     Ok((t, vec![src].into_iter().chain(members).collect()))
 }
 
+/// The device string of a DUT's source port (`p` and `k` make it unique in the host and
+/// the process).
+pub(super) fn source_device(source: Source, p: u32, k: usize, run_dir: &std::path::Path) -> String {
+    match source {
+        Source::Generator => format!("net_ringB{p}_{k}s"),
+        Source::Replay => format!(
+            "net_pcapB{p}_{k}s,rx_pcap={},infinite_rx=1",
+            replay_file(run_dir).display()
+        ),
+    }
+}
+
 /// The checked config of a DUT (also what EAL is initialised from).
 pub fn checked(
     dut: Dut,
@@ -354,6 +426,17 @@ pub fn checked(
     let checked = Config::parse(&text, std::path::Path::new("<bench>"))?
         .check(&dataplane::worker::usable_cores())?;
     Ok((checked, k, devices))
+}
+
+/// The DPDK port id of the appliance's port `name`.
+fn port_id(app: &Appliance, name: &str) -> u16 {
+    let i = app
+        .config()
+        .ports
+        .iter()
+        .position(|e| e.name == name)
+        .unwrap_or_else(|| panic!("{name} is a configured port"));
+    app.ports[i].id()
 }
 
 fn lookup_queues(device: &str, queues: usize) -> Vec<End> {
@@ -407,9 +490,14 @@ impl Rig {
                 "net_bonding: setting its link polling period: DPDK error {rc}"
             );
         }
-        let tx = lookup_queues(&devices[0], workers);
+        let replay = bond.source == Source::Replay;
+        let tx = if replay {
+            Vec::new()
+        } else {
+            lookup_queues(&devices[0], workers)
+        };
         anyhow::ensure!(
-            !tx.is_empty(),
+            replay || !tx.is_empty(),
             "no RX ring found for the source port {}",
             devices[0]
         );
@@ -442,7 +530,7 @@ impl Rig {
                         (
                             MemberRx {
                                 // Worker queues, then the control thread's own.
-                                ends: if bond.sink == Sink::Ring {
+                                ends: if bond.sink == Sink::Ring && !replay {
                                     lookup_queues(d, workers + 1)
                                 } else {
                                     vec![]
@@ -459,6 +547,10 @@ impl Rig {
             Dut::None => vec!["eth0".to_owned()],
             _ => bond.member_names(),
         };
+        let counted = replay.then(|| Counted {
+            src: port_id(&app, "src"),
+            out: member_ports.clone(),
+        });
         Ok(Rig {
             dut,
             app: Some(app),
@@ -467,6 +559,7 @@ impl Rig {
             member_ports,
             member_names,
             member_counts: None,
+            counted,
             keeper: None,
             own_ports,
             own_rings: Vec::new(),
@@ -533,6 +626,7 @@ impl Rig {
             member_ports: rx,
             member_names: ext.rx_names(),
             member_counts: None,
+            counted: None,
             keeper: None,
             own_ports,
             own_rings: Vec::new(),
@@ -597,8 +691,17 @@ impl Rig {
                     (a_ids, Arc::new(counts), ports, rings)
                 }
             };
-        let tx = lookup_queues(&devices[0], workers);
-        let ends = lookup_queues(&devices[1], workers);
+        let replay = bond.source == Source::Replay;
+        let (tx, ends, counted) = if replay {
+            let counted = Counted {
+                src: port_id(&app, "src"),
+                out: vec![port_id(&app, "dst")],
+            };
+            (Vec::new(), Vec::new(), Some(counted))
+        } else {
+            let tx = lookup_queues(&devices[0], workers);
+            (tx, lookup_queues(&devices[1], workers), None)
+        };
         // From here on every failure stops the rig in order (keeper, appliance, members).
         let mut rig = Rig {
             dut,
@@ -611,6 +714,7 @@ impl Rig {
             member_ports,
             member_names: names,
             member_counts: Some(member_counts),
+            counted,
             keeper: None,
             own_ports,
             own_rings,
@@ -618,7 +722,7 @@ impl Rig {
         };
         let ready = (|| {
             anyhow::ensure!(
-                !rig.tx.is_empty() && !rig.members[0].ends.is_empty(),
+                replay || (!rig.tx.is_empty() && !rig.members[0].ends.is_empty()),
                 "no ring found for the source or the destination port"
             );
             if dut == Dut::NetBonding {
@@ -637,7 +741,9 @@ impl Rig {
                         "net_bonding: setting its link polling period: DPDK error {rc}"
                     );
                 }
-                rig.keeper = Some(Keeper::spawn(a, b)?);
+                // A replay transmits on nbA from the start, and those bursts carry nbA's
+                // LACPDUs: the keeper must not burst there too.
+                rig.keeper = Some(Keeper::spawn(a, b, !replay)?);
             }
             rig.converge(facing::CONVERGE_TIMEOUT)
         })();
@@ -787,6 +893,7 @@ mod tests {
             members: 3,
             extra: String::new(),
             sink,
+            source: Source::Generator,
         }
     }
 
@@ -911,5 +1018,67 @@ mod tests {
         let c = check(&text);
         assert_eq!(paths(&c), [("src".into(), "eth0".into())]);
         assert!(devices[1].starts_with("net_ring"), "{devices:?}");
+    }
+
+    #[test]
+    fn a_replay_reads_a_pcap_loop_into_null_ports() {
+        let dir = std::path::Path::new("/tmp/x");
+        let pcap = format!("rx_pcap={},infinite_rx=1", replay_file(dir).display());
+        let replay = |mode, sink| BondSetup {
+            source: Source::Replay,
+            ..bond(mode, sink)
+        };
+        // Whatever --sink says, the members are net_null ports counted by their statistics.
+        for dut in [Dut::Bondd, Dut::NetBonding, Dut::None] {
+            let (text, devices) =
+                config_text(dut, &replay(2, Sink::Ring), &place(), 10, dir).unwrap();
+            let c = check(&text);
+            assert!(
+                devices[0].starts_with("net_pcap") && devices[0].ends_with(&pcap),
+                "{dut}: {devices:?}"
+            );
+            let sinks: Vec<&String> = match dut {
+                // net_bonding's members are not ports of the config.
+                Dut::NetBonding => vec![],
+                _ => devices[1..].iter().collect(),
+            };
+            for d in sinks {
+                assert!(
+                    d.starts_with("net_null") && d.ends_with(",no-rx=1"),
+                    "{dut}: {d}"
+                );
+            }
+            assert!(
+                c.ports.iter().all(|p| !p.device.starts_with("net_ring")),
+                "{dut}: {text}"
+            );
+        }
+        // 802.3ad: the facing bonds keep their links; src replays, dst is a null port.
+        for dut in [Dut::Bondd, Dut::NetBonding] {
+            let (text, devices) =
+                config_text(dut, &replay(4, Sink::Ring), &place(), 11, dir).unwrap();
+            check(&text);
+            assert!(devices[0].ends_with(&pcap), "{dut}: {devices:?}");
+            assert!(devices[1].starts_with("net_null"), "{dut}: {devices:?}");
+        }
+        // Checks: any sink, net_bonding's policies still, no external device.
+        replay(4, Sink::Null)
+            .validate(&[Dut::Bondd, Dut::NetBonding, Dut::None])
+            .unwrap();
+        replay(2, Sink::Ring).validate(&[Dut::NetBonding]).unwrap();
+        let e = BondSetup {
+            policy: "encap3+4".into(),
+            ..replay(2, Sink::Null)
+        }
+        .validate(&[Dut::NetBonding])
+        .unwrap_err();
+        assert!(e.contains("encap3+4"), "{e}");
+        let e = replay(2, Sink::Null)
+            .validate(&[Dut::External])
+            .unwrap_err();
+        assert!(
+            e.contains("--source replay") && e.contains("external"),
+            "{e}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The experiments: a fixed-rate run, an RFC 2544 zero-loss search and a failover run, each
 //! over one or more devices under test, alternated so that they share the machine's moods.
 
-use super::dut::{BondSetup, Dut, External, Placement, Rig};
+use super::dut::{BondSetup, Dut, External, Placement, Rig, Source};
 use super::engine::Generator;
 use super::rate::Rate;
 use super::traffic::Traffic;
@@ -81,6 +81,25 @@ impl Setup {
             .validate(&self.duts)
             .map_err(|e| anyhow::anyhow!(e))?;
         anyhow::ensure!(!self.duts.is_empty(), "--dut: name at least one device");
+        if self.bond.source == Source::Replay {
+            let Experiment::Run { rate, .. } = exp else {
+                anyhow::bail!(
+                    "--source replay measures fixed runs only (bondd bench run): an RFC 2544 \
+                     search and a failover run pace the generator"
+                );
+            };
+            anyhow::ensure!(
+                matches!(rate, Rate::Max),
+                "--source replay runs as fast as the device's worker goes: --rate max"
+            );
+            anyhow::ensure!(
+                self.traffic.flows() <= super::replay::MAX_FLOWS,
+                "--source replay: {} flows, at most {} (net_pcap keeps every frame of the \
+                 file in an mbuf of the device's pool while it replays)",
+                self.traffic.flows(),
+                super::replay::MAX_FLOWS
+            );
+        }
         match exp {
             Experiment::Run {
                 rate,
@@ -187,6 +206,7 @@ fn with_rig<T: Send>(
         member_ports: rig.member_ports.clone(),
         member_names: rig.member_names.clone(),
         member_counts: rig.member_counts.clone(),
+        counted: rig.counted.clone(),
     };
     let done = AtomicBool::new(false);
     let result = std::thread::scope(|s| {
@@ -227,6 +247,9 @@ pub fn execute(setup: &Setup, exp: &Experiment) -> anyhow::Result<Results> {
     let args = crate::appliance::eal_args(&checked, crate::appliance::hugepages_free_mb());
     dataplane::eal::init(&args)?;
     let generator = Generator::new(&setup.traffic, &format!("{}", std::process::id() % 100_000))?;
+    if setup.bond.source == Source::Replay {
+        super::replay::write_file(&generator, &super::dut::replay_file(&run_dir))?;
+    }
     let result = match exp {
         Experiment::Run {
             rate,
@@ -316,6 +339,14 @@ fn fixed(
     let mut results = Results::default();
     for rep in 0..reps {
         for dut in order(&setup.duts, rep) {
+            if setup.bond.source == Source::Replay {
+                let mean = setup.traffic.sizes.mean();
+                let o = with_rig(setup, dut, run_dir, |w| {
+                    super::replay::trial(&dut.to_string(), w, duration, setup.copies(dut), mean)
+                })?;
+                results.runs.push(o);
+                continue;
+            }
             let o = with_rig(setup, dut, run_dir, |w| {
                 warm_up(dut, w, generator, setup)?;
                 let spec = TrialSpec {

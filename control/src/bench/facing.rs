@@ -15,12 +15,16 @@
 //! Member shares come from counters: bondd's workers' frames per member of bondA, and
 //! the TX statistics of nbA's members for net_bonding.
 //!
+//! With a replay source (`--source replay`), `src` is a `net_pcap` port replaying in a loop
+//! and `dst` a `net_null` port: the worker does everything, and frames are counted by those
+//! two ports' statistics instead of being read back.
+//!
 //! net_bonding's LACP only advances inside the application's bursts: its state machines
 //! (an EAL alarm every 100 ms) queue LACPDUs that leave only in `rte_eth_tx_burst` on the
 //! bond, and received ones are only taken in `rte_eth_rx_burst`. The worker reads nbB and
 //! transmits on nbA; the [`Keeper`] does the rest every 10 ms (see there).
 
-use super::dut::{BondSetup, Placement};
+use super::dut::{BondSetup, Placement, Source};
 use crate::appliance::Appliance;
 use dataplane::port::Port;
 use dataplane::ring::{Ring, Sync};
@@ -64,8 +68,11 @@ pub(super) fn config_text(
     run_dir: &std::path::Path,
 ) -> (String, Vec<String>) {
     let p = std::process::id() % 10_000;
-    let src = format!("net_ringB{p}_{k}s");
-    let dst = format!("net_ringB{p}_{k}d");
+    let src = super::dut::source_device(bond.source, p, k, run_dir);
+    let dst = match bond.source {
+        Source::Generator => format!("net_ringB{p}_{k}d"),
+        Source::Replay => format!("net_nullB{p}_{k}d,no-rx=1"),
+    };
     let mut t = format!(
         "[eal]\nmemory = \"{}\"\n[cores]\ncontrol = {}\nworkers = {:?}\n\
          [[port]]\nname = \"src\"\ndevice = \"{src}\"\n\
@@ -200,9 +207,12 @@ pub(super) struct Keeper {
 }
 
 impl Keeper {
-    pub fn spawn(a: u16, b: u16) -> std::io::Result<Keeper> {
+    /// `tx_a`: also burst on nbA's TX queue 0 until [`Keeper::release_a_tx`] (the
+    /// generator's rig, idle until the bonds distribute); false when the worker transmits on
+    /// nbA from the start (a replay).
+    pub fn spawn(a: u16, b: u16, tx_a: bool) -> std::io::Result<Keeper> {
         let stop = Arc::new(AtomicBool::new(false));
-        let tx_a = Arc::new(AtomicBool::new(true));
+        let tx_a = Arc::new(AtomicBool::new(tx_a));
         let rounds = Arc::new(AtomicU64::new(0));
         let handle = {
             let (stop, tx_a, rounds) = (Arc::clone(&stop), Arc::clone(&tx_a), Arc::clone(&rounds));

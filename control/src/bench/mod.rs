@@ -10,6 +10,7 @@ pub mod experiment;
 pub mod facing;
 pub mod plot;
 pub mod rate;
+pub mod replay;
 pub mod report;
 pub mod traffic;
 pub mod trailer;

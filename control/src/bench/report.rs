@@ -272,7 +272,14 @@ impl Report {
                 x.trials
             )?;
         }
-        if self.summaries.iter().any(|s| !s.per_frame) {
+        if self.setup.get("source").and_then(|v| v.as_str()) == Some("replay") {
+            writeln!(
+                out,
+                "(-: a net_pcap replay read by the device's worker into net_null ports, counted \
+                 by port statistics; Mpps is the median of 250 ms windows, and loss includes \
+                 the frames still in flight when the counting stops)"
+            )?;
+        } else if self.summaries.iter().any(|s| !s.per_frame) {
             writeln!(
                 out,
                 "(-: net_null members, counted by port statistics; latency and reordering need \

@@ -48,6 +48,8 @@ pub struct Wiring {
     /// Member shares from the device's own counters, for receive points that are not the
     /// members. Loss, reordering and latency are still counted frame by frame.
     pub member_counts: Option<MemberCounts>,
+    /// A replay's counting points (port statistics); None with the generator.
+    pub counted: Option<super::dut::Counted>,
 }
 
 /// Where the traffic threads run.
