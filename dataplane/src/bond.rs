@@ -58,7 +58,8 @@ pub struct Distribution {
 /// True for an untagged slow-protocols frame (ethertype 0x8809: LACP, marker).
 #[inline(always)]
 pub fn is_slow_protocol(frame: &[u8]) -> bool {
-    frame.len() >= 14 && frame[12] == 0x88 && frame[13] == 0x09
+    // One 16-bit compare: every frame a bond receives in 802.3ad asks.
+    frame.get(12..14) == Some(&[0x88, 0x09][..])
 }
 
 impl Distribution {
@@ -700,6 +701,22 @@ mod tests {
     /// member without counting; otherwise `id += 1` and the member at or after
     /// `(id / packets_per_slave) % members` that can transmit. Covers the strided fast path
     /// (every member usable, one packet each, no IGMP) and the general one.
+    #[test]
+    fn slow_protocol_frames_are_told_by_their_ethertype_alone() {
+        let mut f = [0u8; 60];
+        f[12..14].copy_from_slice(&[0x88, 0x09]);
+        assert!(is_slow_protocol(&f));
+        assert!(
+            is_slow_protocol(&f[..14]),
+            "a bare header is still one (the receiver judges)"
+        );
+        assert!(!is_slow_protocol(&f[..13]), "runt");
+        for other in [[0x88, 0x08], [0x89, 0x09], [0x09, 0x88], [0x81, 0x00]] {
+            f[12..14].copy_from_slice(&other);
+            assert!(!is_slow_protocol(&f), "{other:02x?}");
+        }
+    }
+
     #[test]
     fn round_robin_follows_the_linux_counter() {
         let _g = eal();

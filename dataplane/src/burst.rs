@@ -208,20 +208,24 @@ impl Drop for Burst {
 }
 
 impl Burst {
-    /// Takes out the packets for which `take` returns true, handing each to `sink` (which
-    /// then owns it), and keeps the others in order. Returns how many were taken. `take` is
-    /// asked once per packet. The packets before the first one taken stay where they are, so
-    /// a burst with nothing to take (the common case) is only read, never rewritten.
+    /// Takes out the packets from index `from` on for which `take` returns true, handing each
+    /// to `sink` (which then owns it), and keeps the others in order. Returns how many were
+    /// taken. `take` is asked once per packet. The packets before the first one taken stay
+    /// where they are, so a burst with nothing to take (the common case) is only read, never
+    /// rewritten.
     #[inline]
     pub fn take_out(
         &mut self,
+        from: usize,
         mut take: impl FnMut(&[u8]) -> bool,
         mut sink: impl FnMut(RawMbuf),
     ) -> usize {
-        let Some(first) = self.pkts[..self.len]
+        let from = from.min(self.len);
+        let Some(first) = self.pkts[from..self.len]
             .iter()
             // SAFETY: owned mbufs held by the burst.
             .position(|&m| take(unsafe { crate::mbuf::raw_data(m) }))
+            .map(|i| from + i)
         else {
             return 0;
         };
@@ -243,13 +247,14 @@ impl Burst {
         taken
     }
 
-    /// Keeps the packets for which `keep` returns true (it may modify them) and frees the
-    /// others, preserving order. Returns how many were freed.
+    /// Keeps the packets from index `from` on for which `keep` returns true (it may modify
+    /// them) and frees the others, preserving order. Returns how many were freed.
     #[inline]
-    pub fn retain(&mut self, mut keep: impl FnMut(&mut [u8]) -> bool) -> usize {
-        let mut w = 0;
+    pub fn retain(&mut self, from: usize, mut keep: impl FnMut(&mut [u8]) -> bool) -> usize {
+        let from = from.min(self.len);
+        let mut w = from;
         let mut freed = 0;
-        for r in 0..self.len {
+        for r in from..self.len {
             let m = self.pkts[r];
             // SAFETY: owned mbuf held by the burst.
             if keep(unsafe { crate::mbuf::raw_data_mut(m) }) {
@@ -263,6 +268,19 @@ impl Burst {
         }
         self.len = w;
         freed
+    }
+
+    /// Frees the packets from index `from` on; returns how many.
+    #[inline]
+    pub fn free_from(&mut self, from: usize) -> usize {
+        let from = from.min(self.len);
+        let n = self.len - from;
+        if n > 0 {
+            // SAFETY: slots [from, len) are owned mbufs.
+            unsafe { dpdk_sys::rte_pktmbuf_free_bulk(self.pkts.as_mut_ptr().add(from), n as u32) };
+            self.len = from;
+        }
+        n
     }
 }
 
@@ -279,49 +297,97 @@ mod tests {
         data[0]
     }
 
-    /// Every split of a burst into taken and kept frames: the kept ones stay in order, the
-    /// taken ones reach the sink in order, each frame is asked about once, nothing leaks.
+    fn burst_of(pool: &PktPool, n: usize) -> Burst {
+        let mut b = Burst::new();
+        for i in 0..n {
+            b.push(Mbuf::from_bytes(pool, &[i as u8; 20]).unwrap())
+                .unwrap_or_else(|_| panic!("burst full"));
+        }
+        b
+    }
+
+    fn firsts(b: &Burst) -> Vec<u8> {
+        b.as_slice().iter().map(|&m| first_byte(m)).collect()
+    }
+
+    /// Every split of a burst's tail from `from` into taken and kept frames: the frames before
+    /// `from` are neither asked about nor moved, the kept ones stay in order, the taken ones
+    /// reach the sink in order, each frame of the tail is asked about once, nothing leaks.
     #[test]
     fn take_out_keeps_order_and_asks_once_per_frame() {
         let _g = eal();
         let pool = PktPool::create(&uniq("to"), 255, 0, 2048, -1).unwrap();
         for n in [0usize, 1, 2, 5, BURST] {
-            for pattern in [
-                0u32,
-                1,
-                1 << (n.max(1) - 1),
-                0x5555_5555,
-                u32::MAX,
-                0x8000_0006,
-            ] {
-                let mut b = Burst::new();
-                for i in 0..n {
-                    b.push(Mbuf::from_bytes(&pool, &[i as u8; 20]).unwrap())
-                        .unwrap_or_else(|_| panic!("burst full"));
+            for from in [0, 1, n / 2, n] {
+                for pattern in [
+                    0u32,
+                    1,
+                    1 << (n.max(1) - 1),
+                    0x5555_5555,
+                    u32::MAX,
+                    0x8000_0006,
+                ] {
+                    let mut b = burst_of(&pool, n);
+                    let wanted = |i: u8| (pattern >> i) & 1 == 1;
+                    let mut asked = Vec::new();
+                    let mut got = Vec::new();
+                    let taken = b.take_out(
+                        from,
+                        |f| {
+                            asked.push(f[0]);
+                            wanted(f[0])
+                        },
+                        |m| {
+                            got.push(first_byte(m));
+                            // SAFETY: the sink owns it.
+                            unsafe { dpdk_sys::rte_pktmbuf_free(m) };
+                        },
+                    );
+                    let case = format!("n {n} from {from} pattern {pattern:#x}");
+                    let from = from.min(n) as u8;
+                    let tail: Vec<u8> = (from..n as u8).collect();
+                    assert_eq!(asked, tail, "{case}");
+                    let (t, k): (Vec<u8>, Vec<u8>) = tail.iter().partition(|&&i| wanted(i));
+                    assert_eq!(got, t, "{case}");
+                    assert_eq!(taken, t.len());
+                    let kept: Vec<u8> = (0..from).chain(k).collect();
+                    assert_eq!(firsts(&b), kept, "{case}");
                 }
-                let wanted = |i: u8| (pattern >> i) & 1 == 1;
-                let mut asked = Vec::new();
-                let mut got = Vec::new();
-                let taken = b.take_out(
-                    |f| {
-                        asked.push(f[0]);
-                        wanted(f[0])
-                    },
-                    |m| {
-                        got.push(first_byte(m));
-                        // SAFETY: the sink owns it.
-                        unsafe { dpdk_sys::rte_pktmbuf_free(m) };
-                    },
-                );
-                let all: Vec<u8> = (0..n as u8).collect();
-                assert_eq!(asked, all, "n {n} pattern {pattern:#x}");
-                let (t, k): (Vec<u8>, Vec<u8>) = all.iter().partition(|&&i| wanted(i));
-                assert_eq!(got, t, "n {n} pattern {pattern:#x}");
-                assert_eq!(taken, t.len());
-                let kept: Vec<u8> = b.as_slice().iter().map(|&m| first_byte(m)).collect();
-                assert_eq!(kept, k, "n {n} pattern {pattern:#x}");
             }
         }
         assert_eq!(pool.in_use(), 0, "take_out leaked mbufs");
+    }
+
+    /// `retain` and `free_from` leave the frames before `from` alone.
+    #[test]
+    fn retain_and_free_from_touch_only_the_tail() {
+        let _g = eal();
+        let pool = PktPool::create(&uniq("rf"), 255, 0, 2048, -1).unwrap();
+        for from in [0usize, 3, 10, 11, 40] {
+            let mut b = burst_of(&pool, 10);
+            let mut seen = Vec::new();
+            let freed = b.retain(from, |f| {
+                seen.push(f[0]);
+                f[1] = 0xee;
+                f[0] % 2 == 0
+            });
+            let from8 = from.min(10) as u8;
+            assert_eq!(seen, (from8..10).collect::<Vec<u8>>(), "from {from}");
+            let kept: Vec<u8> = (0..from8)
+                .chain((from8..10).filter(|i| i % 2 == 0))
+                .collect();
+            assert_eq!(firsts(&b), kept, "from {from}");
+            assert_eq!(freed, 10 - kept.len(), "from {from}");
+            for (k, &m) in b.as_slice().iter().enumerate() {
+                // SAFETY: a valid mbuf of the burst.
+                let d = unsafe { crate::mbuf::raw_data(m) };
+                assert_eq!(d[1] == 0xee, k >= from8 as usize, "from {from}");
+            }
+            let before = b.len();
+            assert_eq!(b.free_from(2), before.saturating_sub(2), "from {from}");
+            assert_eq!(firsts(&b), kept[..kept.len().min(2)], "from {from}");
+            b.free_all();
+        }
+        assert_eq!(pool.in_use(), 0, "retain or free_from leaked mbufs");
     }
 }

@@ -153,16 +153,25 @@ pub fn run(ctx: &WorkerCtx, plan: &Plan, counters: &WorkerCounters) {
                         continue;
                     }
                     counters.port(index).rx.add(n as u64);
-                    deliver(
-                        plan, &reader, &mut txs, &mut burst, &p.to, q, counters, index,
-                    );
+                    admit(plan, &mut burst, 0, &p.to, counters, index);
+                    send(plan, &reader, &mut txs, &mut burst, &p.to, q, counters);
                 }
                 Ingress::Bond { bond } => {
+                    // The members' frames leave together: each member's are appended to the
+                    // burst, and it goes out when full and after the last member, so a bond
+                    // whose members each bring part of a burst costs one transmit (one
+                    // doorbell on a NIC), not one per member. Everything counted per member
+                    // (slow-protocol frames, inactive members, runts) is settled on that
+                    // member's part before the next member's frames arrive.
                     let b = &plan.bonds[bond];
                     for m in &b.members {
                         if q >= m.rxq {
                             continue;
                         }
+                        if burst.is_full() {
+                            send(plan, &reader, &mut txs, &mut burst, &p.to, q, counters);
+                        }
+                        let start = burst.len();
                         let n = burst.rx(m.port, q);
                         if n == 0 {
                             continue;
@@ -174,7 +183,7 @@ pub fn run(ctx: &WorkerCtx, plan: &Plan, counters: &WorkerCounters) {
                             && let Some(ring) = plan.to_control.get(ctx.index)
                         {
                             let mut full = 0u64;
-                            let taken = burst.take_out(bond::is_slow_protocol, |f| {
+                            let taken = burst.take_out(start, bond::is_slow_protocol, |f| {
                                 // The control thread finds the member by the mbuf's port,
                                 // which not every PMD sets (the ring PMD does not).
                                 // SAFETY: an owned mbuf; the ring takes it or we free it.
@@ -189,20 +198,19 @@ pub fn run(ctx: &WorkerCtx, plan: &Plan, counters: &WorkerCounters) {
                                 if full > 0 {
                                     c.drop(DropReason::ControlRingFull, full);
                                 }
-                                if burst.is_empty() {
-                                    continue;
-                                }
                             }
                         }
-                        let n = burst.len();
                         if d.rx_mask & (1 << m.ordinal) == 0 {
-                            burst.free_all();
-                            c.drop(DropReason::Inactive, n as u64);
+                            let n = burst.free_from(start);
+                            if n > 0 {
+                                c.drop(DropReason::Inactive, n as u64);
+                            }
                             continue;
                         }
-                        deliver(
-                            plan, &reader, &mut txs, &mut burst, &p.to, q, counters, m.index,
-                        );
+                        admit(plan, &mut burst, start, &p.to, counters, m.index);
+                    }
+                    if !burst.is_empty() {
+                        send(plan, &reader, &mut txs, &mut burst, &p.to, q, counters);
                     }
                 }
             }
@@ -235,29 +243,26 @@ fn relay_control(r: &Ring, burst: &mut Burst, q: u16, counters: &WorkerCounters,
     }
 }
 
-/// Sends a received burst to its egress.
+/// Settles the frames of `burst` from index `from` on (those one port just received, counted
+/// on `rx_index`) against the path's egress: all freed and counted when the path drops, runts
+/// freed and the source MAC rewritten in `mac` mode. What remains is for [`send`].
 #[inline]
-#[allow(clippy::too_many_arguments)]
-fn deliver(
+fn admit(
     plan: &Plan,
-    reader: &Reader<'_>,
-    txs: &mut [BondTx],
     burst: &mut Burst,
+    from: usize,
     to: &Egress,
-    q: u16,
     counters: &WorkerCounters,
     rx_index: usize,
 ) {
     if let Egress::Drop = to {
-        counters
-            .port(rx_index)
-            .drop(DropReason::NoPath, burst.len() as u64);
-        burst.free_all();
+        let n = burst.free_from(from);
+        counters.port(rx_index).drop(DropReason::NoPath, n as u64);
         return;
     }
     if plan.mode == FwdMode::Mac {
         let mac = to.mac();
-        let bad = burst.retain(|d| {
+        let bad = burst.retain(from, |d| {
             if d.len() < MIN_FRAME {
                 return false;
             }
@@ -270,6 +275,19 @@ fn deliver(
                 .drop(DropReason::Malformed, bad as u64);
         }
     }
+}
+
+/// Sends the burst to its egress (empty afterwards).
+#[inline]
+fn send(
+    plan: &Plan,
+    reader: &Reader<'_>,
+    txs: &mut [BondTx],
+    burst: &mut Burst,
+    to: &Egress,
+    q: u16,
+    counters: &WorkerCounters,
+) {
     match *to {
         Egress::Port { port, index, .. } => {
             let out = burst.tx(port, q, plan.tx_retries);
@@ -292,6 +310,7 @@ fn deliver(
                 bp.index,
             );
         }
-        Egress::Drop => unreachable!("handled above"),
+        // Nothing to send: `admit` freed and counted every frame.
+        Egress::Drop => debug_assert!(burst.is_empty()),
     }
 }
