@@ -33,6 +33,8 @@ target/debug/bondd bench run --duration 1 --memory no-huge --quiet --csv /tmp/bo
 target/debug/bondd bench rfc2544 --dut bondd --trial 0.3 --max-trials 4 --resolution 10 --memory no-huge --quiet
 # 802.3ad: two facing bonds per device; fails if a pair does not converge (about 8 s).
 target/debug/bondd bench run --mode 4 --duration 0.5 --rate 1Mpps --memory no-huge --quiet
+# The same with the worker as the bound: a net_pcap replay into net_null ports.
+target/debug/bondd bench run --source replay --mode 4 --duration 0.5 --memory no-huge --quiet
 
 # The closing line CI reads: the test counts, after the smoke runs' output.
 passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")

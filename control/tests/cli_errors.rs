@@ -107,3 +107,41 @@ fn check_subcommand_accepts_the_shipped_configs() {
         }
     }
 }
+
+/// `bondd bench run --source`: a bad source, and the options a replay cannot honour, are
+/// refused before EAL starts.
+#[test]
+fn bench_replay_refuses_what_it_cannot_measure() {
+    for (args, expect) in [
+        (
+            &["run", "--source", "bogus"][..],
+            "--source \"bogus\": generator or replay",
+        ),
+        (
+            &["run", "--source", "replay", "--rate", "1Mpps"],
+            "--rate max",
+        ),
+        (
+            &["run", "--source", "replay", "--sink", "ring"],
+            "net_null ports",
+        ),
+        (&["rfc2544", "--source", "replay"], "fixed runs only"),
+        (
+            &["run", "--source", "replay", "--flows", "9000"],
+            "9000 flows, at most 8192",
+        ),
+    ] {
+        let mut c = bondd();
+        c.arg("bench").args(args);
+        let (ok, _out, err) = run(c);
+        assert!(!ok, "accepted: {args:?}");
+        assert!(
+            err.contains(expect),
+            "{args:?}: stderr should contain {expect:?}:\n{err}"
+        );
+        assert!(
+            !err.contains("EAL:"),
+            "{args:?}: EAL started before the refusal:\n{err}"
+        );
+    }
+}
