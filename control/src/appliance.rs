@@ -869,7 +869,13 @@ impl<'a> RingPairEnd<'a> {
                 Ok(r) => Ok(r),
                 Err(_) => {
                     // Several producers: a worker and the control thread share queue 0's ring.
-                    rings.push(Ring::create(&name, 4096, Sync::Multi)?);
+                    // One consumer: the far end's RX queue of that number, which one worker
+                    // polls.
+                    rings.push(Ring::create(
+                        &name,
+                        4096,
+                        Sync::MultiProducerSingleConsumer,
+                    )?);
                     Ring::lookup(&name)
                 }
             }

@@ -11,6 +11,9 @@ use std::ptr::NonNull;
 pub enum Sync {
     /// One producer thread, one consumer thread (cheapest).
     SingleProducerSingleConsumer,
+    /// Any producer threads, one consumer thread at a time: the consumer dequeues with no
+    /// atomic compare-and-swap.
+    MultiProducerSingleConsumer,
     /// Any threads.
     Multi,
 }
@@ -36,6 +39,7 @@ impl Ring {
             .map_err(|_| Error::invalid(format!("ring name {name:?}"), "contains NUL"))?;
         let flags = match sync {
             Sync::SingleProducerSingleConsumer => dpdk_sys::RING_F_SP_ENQ | dpdk_sys::RING_F_SC_DEQ,
+            Sync::MultiProducerSingleConsumer => dpdk_sys::RING_F_SC_DEQ,
             Sync::Multi => 0,
         };
         // SAFETY: valid arguments; result checked.

@@ -156,16 +156,17 @@ impl Crossed {
             let mut ab = Vec::new();
             let mut ba = Vec::new();
             for q in 0..queues.max(1) {
-                // Multi-producer like a ring pair's, so that both DUTs' links cost the same.
+                // Multi-producer, single-consumer like a ring pair's, so that both DUTs' links
+                // cost the same.
                 ab.push(Ring::create(
                     &format!("nbr{p}_{k}a{i}q{q}"),
                     LINK_RING,
-                    Sync::Multi,
+                    Sync::MultiProducerSingleConsumer,
                 )?);
                 ba.push(Ring::create(
                     &format!("nbr{p}_{k}b{i}q{q}"),
                     LINK_RING,
-                    Sync::Multi,
+                    Sync::MultiProducerSingleConsumer,
                 )?);
             }
             let abr: Vec<&Ring> = ab.iter().collect();
