@@ -46,7 +46,10 @@ mkdir -p "$WORK/run"
 
 # Exclusive instructions per object in a callgrind profile: "COUNT OBJECT" lines. Object names
 # are compressed ("ob=(3) /path" once, "ob=(3)" after) and may first appear on a cob= line; the
-# cost line after calls= is the callee's inclusive cost and is skipped.
+# cost line after calls= is the callee's inclusive cost and is skipped. A cost line starts with
+# its position: a number, +N or -N relative to the last, or * for the same one. The parsed
+# costs must add up to the profile's own total, else the line "MISMATCH parsed total" tells
+# the caller the parse went wrong.
 per_object() {
   awk 'function obj(s,   id, rest) {
          if (match(s, /^\([0-9]+\)/)) {
@@ -59,8 +62,12 @@ per_object() {
        /^ob=/ { ob = obj(substr($0, 4)); next }
        /^cob=/ { obj(substr($0, 5)); next }
        /^calls=/ { skip = 1; next }
-       /^[0-9+-]/ { if (skip) { skip = 0; next } sum[ob] += $2; next }
-       END { for (o in sum) printf "%.0f %s\n", sum[o], o }' "$1"
+       /^[0-9+*-]/ { if (skip) { skip = 0; next } sum[ob] += $2; all += $2; next }
+       /^totals:/ { total = $2 }
+       END {
+         for (o in sum) printf "%.0f %s\n", sum[o], o
+         if (all != total) printf "MISMATCH %.0f %.0f\n", all, total
+       }' "$1"
 }
 
 # Counts one config. Prints "TOTAL PCAP NULL BOND BONDD OTHER" in instructions per source frame
@@ -87,14 +94,18 @@ count_once() { # name config
     echo "$name: $dropped frames dropped during the count" >&2
     echo "nan nan nan nan nan nan"; return
   fi
-  per_object "$prof" | awk -v fr="${frames:-0}" -v bin="$BONDD" '
+  per_object "$prof" | awk -v fr="${frames:-0}" -v bin="$BONDD" -v name="$name" '
+    $1 == "MISMATCH" {
+      printf "%s: parsed %s instructions of the profile'"'"'s %s\n", name, $2, $3 > "/dev/stderr"
+      bad = 1; next
+    }
     $2 ~ /librte_net_pcap/ {p += $1; next}
     $2 ~ /librte_net_null/ {n += $1; next}
     $2 ~ /librte_net_bond/ {b += $1; next}
     $2 == bin {d += $1; next}
     {o += $1}
     END {
-      if (fr + 0 == 0 || p + n + b + d + o == 0) {print "nan nan nan nan nan nan"; exit}
+      if (bad || fr + 0 == 0 || p + n + b + d + o == 0) {print "nan nan nan nan nan nan"; exit}
       printf "%.1f %.1f %.1f %.1f %.1f %.1f\n", (p+n+b+d+o)/fr, p/fr, n/fr, b/fr, d/fr, o/fr
     }'
 }
