@@ -7,7 +7,7 @@
 use super::account::jain;
 use super::engine::Generator;
 use super::traffic::WIRE_OVERHEAD;
-use super::trial::{Latency, Outcome, Share, Wiring};
+use super::trial::{Latency, Outcome, Wiring, member_shares};
 use anyhow::Context as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -115,20 +115,7 @@ pub fn trial(
     let sent = src1 - src0;
     let lost = sent.saturating_sub(received);
     let per_member: Vec<u64> = m1.iter().zip(&m0).map(|(b, a)| b - a).collect();
-    let total: u64 = per_member.iter().sum();
-    let members = per_member
-        .iter()
-        .zip(&wiring.member_names)
-        .map(|(&f, n)| Share {
-            member: n.clone(),
-            frames: f,
-            share: if total == 0 {
-                0.0
-            } else {
-                f as f64 / total as f64
-            },
-        })
-        .collect();
+    let members = member_shares(&per_member, &wiring.member_names);
     Ok(Outcome {
         dut: dut.to_owned(),
         offered_pps: None,

@@ -79,6 +79,24 @@ pub struct Share {
     pub share: f64,
 }
 
+/// Each member's frames and share of their total, by name.
+pub(super) fn member_shares(per_member: &[u64], names: &[String]) -> Vec<Share> {
+    let total: u64 = per_member.iter().sum();
+    per_member
+        .iter()
+        .zip(names)
+        .map(|(&f, n)| Share {
+            member: n.clone(),
+            frames: f,
+            share: if total == 0 {
+                0.0
+            } else {
+                f as f64 / total as f64
+            },
+        })
+        .collect()
+}
+
 /// What one fault cost.
 #[derive(Debug, Clone, Serialize)]
 pub struct FaultOutcome {
@@ -453,20 +471,7 @@ fn outcome(
             latency_cdf.push((us(h.value_at_quantile(q)), q));
         }
     }
-    let total: u64 = per_member.iter().sum();
-    let members = per_member
-        .iter()
-        .zip(&wiring.member_names)
-        .map(|(&f, n)| Share {
-            member: n.clone(),
-            frames: f,
-            share: if total == 0 {
-                0.0
-            } else {
-                f as f64 / total as f64
-            },
-        })
-        .collect();
+    let members = member_shares(&per_member, &wiring.member_names);
     // 10 ms steps of the 1 ms timeline, over the generation time.
     let steps = (spec.duration.as_millis() as usize).div_ceil(10);
     let timeline_pps = (0..steps)
