@@ -601,9 +601,9 @@ fn broadcast(d: &Distribution, burst: &mut Burst, q: u16, retries: u32, counters
         let mut tries = 0;
         while sent < n {
             // SAFETY: the array holds n valid mbufs, one reference of each for this member.
-            sent +=
-                unsafe { dpdk_sys::rte_eth_tx_burst(port, q, pkts.add(sent), (n - sent) as u16) }
-                    as usize;
+            sent += unsafe {
+                dpdk_sys::fastpath::eth_tx_burst(port, q, pkts.add(sent), (n - sent) as u16)
+            } as usize;
             if sent == n || tries == retries {
                 break;
             }

@@ -63,7 +63,12 @@ impl Burst {
         let room = (BURST - self.len) as u16;
         // SAFETY: the array has `room` free slots from `len`; the PMD writes valid mbufs.
         let n = unsafe {
-            dpdk_sys::rte_eth_rx_burst(port, queue, self.pkts.as_mut_ptr().add(self.len), room)
+            dpdk_sys::fastpath::eth_rx_burst(
+                port,
+                queue,
+                self.pkts.as_mut_ptr().add(self.len),
+                room,
+            )
         } as usize;
         self.len += n;
         n
@@ -79,7 +84,7 @@ impl Burst {
         while sent < total {
             // SAFETY: slots [sent, total) hold valid mbufs we own; the PMD takes those it sends.
             let n = unsafe {
-                dpdk_sys::rte_eth_tx_burst(
+                dpdk_sys::fastpath::eth_tx_burst(
                     port,
                     queue,
                     self.pkts.as_mut_ptr().add(sent),

@@ -229,7 +229,7 @@ fn relay_control(r: &Ring, burst: &mut Burst, q: u16, counters: &WorkerCounters,
     for &m in burst.as_slice() {
         let mut one = m;
         // SAFETY: an owned mbuf from the relay ring; the PMD takes it if it returns 1.
-        let sent = unsafe { dpdk_sys::rte_eth_tx_burst((*m).port, q, &mut one, 1) };
+        let sent = unsafe { dpdk_sys::fastpath::eth_tx_burst((*m).port, q, &mut one, 1) };
         if sent == 0 {
             // SAFETY: still ours.
             unsafe { dpdk_sys::rte_pktmbuf_free(m) };

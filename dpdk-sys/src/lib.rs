@@ -41,3 +41,102 @@ pub struct rte_arp_hdr {
 
 const _: () = assert!(core::mem::size_of::<rte_arp_ipv4>() == 20);
 const _: () = assert!(core::mem::size_of::<rte_arp_hdr>() == 28);
+
+/// `rte_eth_rx_burst` and `rte_eth_tx_burst` written out in Rust, as DPDK's inline functions
+/// do them in a release build (no `RTE_ETHDEV_DEBUG_RX`/`_TX` checks, no fast-path trace
+/// points; `RTE_ETHDEV_RXTX_CALLBACKS` on): the port's entry of `rte_eth_fp_ops`, the
+/// queue's data, the driver's burst function, and the queue's callbacks if any. The
+/// generated `rte_eth_*_burst` go through a C wrapper that saves and restores registers on
+/// every call (about 30 instructions); these inline into the caller's loop. A test checks
+/// them against the wrappers, callbacks included.
+pub mod fastpath {
+    use super::{rte_eth_fp_ops, rte_mbuf};
+    use core::sync::atomic::{AtomicPtr, Ordering};
+
+    /// The fast-path entry of `port_id`.
+    ///
+    /// # Safety
+    /// `port_id` must be a valid port (below `RTE_MAX_ETHPORTS`), as for the C functions.
+    #[inline(always)]
+    unsafe fn ops(port_id: u16) -> &'static rte_eth_fp_ops {
+        // SAFETY: the caller's; the table is EAL's, written only while the port is stopped.
+        unsafe {
+            let table = &raw const super::rte_eth_fp_ops;
+            debug_assert!((port_id as usize) < (*table).len());
+            &*table.cast::<rte_eth_fp_ops>().add(port_id as usize)
+        }
+    }
+
+    /// A queue's callback list head, read as the C code does (relaxed atomic load).
+    ///
+    /// # Safety
+    /// `clbk` must be the port's callback array and `queue_id` a configured queue.
+    #[inline(always)]
+    unsafe fn callbacks(
+        clbk: *mut *mut core::ffi::c_void,
+        queue_id: u16,
+    ) -> *mut core::ffi::c_void {
+        // SAFETY: the caller's; the slot is a pointer-sized, aligned word that DPDK itself
+        // reads with an atomic load.
+        unsafe { AtomicPtr::from_ptr(clbk.add(queue_id as usize)).load(Ordering::Relaxed) }
+    }
+
+    /// `rte_eth_rx_burst`.
+    ///
+    /// # Safety
+    /// As for `rte_eth_rx_burst`: a valid, started port and configured queue, polled by one
+    /// thread at a time, and room for `nb_pkts` pointers at `rx_pkts`.
+    #[inline(always)]
+    pub unsafe fn eth_rx_burst(
+        port_id: u16,
+        queue_id: u16,
+        rx_pkts: *mut *mut rte_mbuf,
+        nb_pkts: u16,
+    ) -> u16 {
+        // SAFETY: the caller's contract, as in the C function.
+        unsafe {
+            let p = ops(port_id);
+            let qd = *p.rxq.data.add(queue_id as usize);
+            let Some(burst) = p.rx_pkt_burst else {
+                return 0;
+            };
+            let n = burst(qd, rx_pkts, nb_pkts);
+            let cb = callbacks(p.rxq.clbk, queue_id);
+            if cb.is_null() {
+                n
+            } else {
+                super::rte_eth_call_rx_callbacks(port_id, queue_id, rx_pkts, n, nb_pkts, cb)
+            }
+        }
+    }
+
+    /// `rte_eth_tx_burst`.
+    ///
+    /// # Safety
+    /// As for `rte_eth_tx_burst`: a valid, started port and configured queue, used by one
+    /// thread at a time, and `nb_pkts` valid mbufs at `tx_pkts`, of which the driver takes
+    /// the first ones it reports.
+    #[inline(always)]
+    pub unsafe fn eth_tx_burst(
+        port_id: u16,
+        queue_id: u16,
+        tx_pkts: *mut *mut rte_mbuf,
+        nb_pkts: u16,
+    ) -> u16 {
+        // SAFETY: the caller's contract, as in the C function.
+        unsafe {
+            let p = ops(port_id);
+            let qd = *p.txq.data.add(queue_id as usize);
+            let cb = callbacks(p.txq.clbk, queue_id);
+            let n = if cb.is_null() {
+                nb_pkts
+            } else {
+                super::rte_eth_call_tx_callbacks(port_id, queue_id, tx_pkts, nb_pkts, cb)
+            };
+            match p.tx_pkt_burst {
+                Some(burst) => burst(qd, tx_pkts, n),
+                None => 0,
+            }
+        }
+    }
+}

@@ -32,7 +32,7 @@ impl End {
             End::Ring(r) => unsafe { r.enqueue_raw(pkts) },
             // SAFETY: as above, for the port.
             End::Port { id, queue } => unsafe {
-                dpdk_sys::rte_eth_tx_burst(*id, *queue, pkts.as_mut_ptr(), pkts.len() as u16)
+                dpdk_sys::fastpath::eth_tx_burst(*id, *queue, pkts.as_mut_ptr(), pkts.len() as u16)
                     as usize
             },
         }
@@ -53,7 +53,8 @@ impl End {
             },
             // SAFETY: as above.
             End::Port { id, queue } => unsafe {
-                dpdk_sys::rte_eth_rx_burst(*id, *queue, out.as_mut_ptr(), out.len() as u16) as usize
+                dpdk_sys::fastpath::eth_rx_burst(*id, *queue, out.as_mut_ptr(), out.len() as u16)
+                    as usize
             },
         }
     }
