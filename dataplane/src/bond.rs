@@ -697,10 +697,6 @@ mod tests {
         (0..n as u16).map(|i| (i, i)).collect()
     }
 
-    /// balance-rr against Linux's model (`bond_xmit_roundrobin_slave_get`): IGMP on the active
-    /// member without counting; otherwise `id += 1` and the member at or after
-    /// `(id / packets_per_slave) % members` that can transmit. Covers the strided fast path
-    /// (every member usable, one packet each, no IGMP) and the general one.
     #[test]
     fn slow_protocol_frames_are_told_by_their_ethertype_alone() {
         let mut f = [0u8; 60];
@@ -717,6 +713,10 @@ mod tests {
         }
     }
 
+    /// balance-rr against Linux's model (`bond_xmit_roundrobin_slave_get`): IGMP on the active
+    /// member without counting; otherwise `id += 1` and the member at or after
+    /// `(id / packets_per_slave) % members` that can transmit. Covers the strided fast path
+    /// (every member usable, one packet each, no IGMP) and the general one.
     #[test]
     fn round_robin_follows_the_linux_counter() {
         let _g = eal();

@@ -189,11 +189,7 @@ impl Burst {
     /// Frees every packet held.
     #[inline]
     pub fn free_all(&mut self) {
-        if self.len > 0 {
-            // SAFETY: slots [0, len) are owned mbufs.
-            unsafe { dpdk_sys::rte_pktmbuf_free_bulk(self.pkts.as_mut_ptr(), self.len as u32) };
-            self.len = 0;
-        }
+        self.free_from(0);
     }
 
     /// Calls `f` on the bytes of every packet.

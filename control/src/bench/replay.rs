@@ -19,20 +19,15 @@ const STEP: Duration = Duration::from_millis(10);
 const WINDOW: Duration = Duration::from_millis(250);
 /// Traffic before the counting starts (the source runs from the rig's start).
 const WARM_UP: Duration = Duration::from_millis(300);
-/// Flows (frames in the replay file) at most.
+/// Flows (frames in the replay file) at most; `Setup::validate` refuses more.
 pub const MAX_FLOWS: u64 = 8192;
 
 /// Writes the replay file: one frame per flow, in flow order, sizes cycling through the
-/// traffic's size classes as the generator's do.
+/// traffic's size classes as the generator's do. The flow count has been checked against
+/// [`MAX_FLOWS`].
 pub fn write_file(generator: &Generator, path: &Path) -> anyhow::Result<()> {
     let traffic = generator.traffic();
-    let flows = traffic.flows();
-    anyhow::ensure!(
-        flows <= MAX_FLOWS,
-        "--source replay: {flows} flows, at most {MAX_FLOWS} (net_pcap keeps every frame of \
-         the file in an mbuf of the device's pool while it replays)"
-    );
-    let frames: Vec<Vec<u8>> = (0..flows)
+    let frames: Vec<Vec<u8>> = (0..traffic.flows())
         .map(|f| generator.frame(traffic.sizes.class_of(f), f as u32, 0, 0))
         .collect();
     crate::pcap::write_file(path, frames.iter().map(Vec::as_slice))
